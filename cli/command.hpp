@@ -1,0 +1,30 @@
+// The `wb` command line: each command lives in its own cmd_<name>.cpp and registers a CLI11
+// subcommand plus the function that runs it. Exit status: 0 ok, 1 the recipe or input is wrong,
+// 2 the command line is wrong.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace wb {
+
+struct command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+// Shared by every command that takes a recipe: RECIPE [key=value ...] [--trust].
+struct recipe_args {
+  std::string path;
+  std::vector<std::string> overrides;
+  bool trust = false;
+  void add_to(CLI::App* app);
+};
+
+command add_check_command(CLI::App& app);
+command add_show_command(CLI::App& app);
+command add_schema_command(CLI::App& app);
+
+}  // namespace wb
