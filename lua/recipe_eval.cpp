@@ -165,9 +165,10 @@ recipe_value eval_chunk(const chunk& c, const eval_options& options) {
 
 recipe_value recipe_eval_file(const std::string& path, const eval_options& options) {
   std::ifstream in(path, std::ios::binary);
+  int error = errno;
   std::string shown = display_path(path);
   if (!in)
-    throw recipe_failure{{{{shown, 0}, "", "", "", "", "", std::string("cannot read the recipe: ") + std::strerror(errno)}}};
+    throw recipe_failure{{{{shown, 0}, "", "", "", "", "", std::string("cannot read the recipe: ") + std::strerror(error)}}};
   std::stringstream ss;
   ss << in.rdbuf();
   return eval_chunk({shown, ss.str()}, options);

@@ -53,6 +53,11 @@ int env_index(lua_State* L) {
   return lua_error(L);
 }
 
+int denied_dump(lua_State* L) {
+  return luaL_error(L, "'string.dump' is not available in a recipe: recipes are sandboxed and cannot load or "
+                       "produce bytecode (use --trust for your own recipes)");
+}
+
 int safe_getmetatable(lua_State* L) {
   luaL_checkany(L, 1);
   if (lua_type(L, 1) == LUA_TSTRING) return 0;  // the string metatable holds the real string library
@@ -191,8 +196,8 @@ lua_sandbox::lua_sandbox(const sandbox_limits& limits, bool trust) : limits_(lim
       lua_call(L_, 0, 0);
     }
     lua_getglobal(L_, "string");
-    lua_pushnil(L_);
-    lua_setfield(L_, -2, "dump");  // bytecode out is bytecode in elsewhere: remove it everywhere
+    lua_pushcfunction(L_, denied_dump);
+    lua_setfield(L_, -2, "dump");  // bytecode out is bytecode in elsewhere: replace it everywhere
     lua_pop(L_, 1);
   }
   build_environment();

@@ -84,7 +84,7 @@ std::vector<token> lex(std::string_view s, int& lines) {
     out.push_back({token::punct, std::string(1, c), line});
     ++i;
   }
-  lines = line;
+  lines = (!s.empty() && s.back() == '\n') ? line - 1 : line;  // a final newline ends a line
   out.push_back({token::eof, "", line});
   return out;
 }

@@ -55,6 +55,17 @@ void check_required(const recipe_value& table, const std::string& path, diagnost
   for (auto& name : schema_children(path)) {
     if (table.find(name)) continue;
     auto* spec = schema_find(join_path(path, name));
+    if (spec && spec->type == field_type::section) {
+      // A missing section is fine unless it has required fields: name them, and where to add them.
+      for (auto& inner : schema_children(join_path(path, name))) {
+        auto* f = schema_find(join_path(path, name) + "." + inner);
+        if (!f || !f->required) continue;
+        recipe_diagnostic d{table.loc, f->path, "", f->expectation(), "nothing"};
+        d.hint = fmt::format("add {0} = {0} {{ {1} = ... }} to the recipe", name, inner);
+        out.push_back(d);
+      }
+      continue;
+    }
     if (!spec || !spec->required) continue;
     recipe_diagnostic d{table.loc, join_path(path, name), "", spec->expectation(), "nothing"};
     d.hint = fmt::format("add {} = ... to the {} block", name, path.empty() ? "recipe" : path);
