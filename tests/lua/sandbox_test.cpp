@@ -145,7 +145,7 @@ TEST_CASE("dofile cannot read another file", "[sandbox][attack]") {
   CHECK(check_text("dofile(\"/etc/passwd\")\n") == denied("dofile"));
 }
 
-TEST_CASE("--trust lifts the sandbox for one's own recipes", "[sandbox][trust]") {
+TEST_CASE("the trust flag lifts the sandbox for one's own recipes", "[sandbox][trust]") {
   recipe_dir dir;
   dir.write("value.txt", "7");
   std::string text = edited("layers = 4", "layers = tonumber(io.open(\"value.txt\"):read(\"*a\"))");
