@@ -135,13 +135,15 @@ struct train_args {
 int run_train(const train_args& a) {
   tokenizer_train_options o;
   o.vocab_size = a.vocab;
-  o.special_tokens = a.specials;
+  if (!a.specials.empty()) o.special_tokens = a.specials;
   for (auto& f : a.inputs) o.files.push_back(f);
   tokenizer_train_report report;
   tokenizer t = tokenizer_train(o, &report);
   tokenizer_save(t, a.out);
-  fmt::print("wrote {}: {} tokens ({} merges, {} special), from {} bytes in {} distinct pieces, fingerprint {}\n", a.out,
-             t.vocab_size(), t.merges.size(), t.added.size(), report.bytes, report.distinct_pieces,
+  std::string short_of = t.vocab_size() < a.vocab
+                             ? fmt::format("; asked for {}, the text ran out of pairs to merge", a.vocab) : "";
+  fmt::print("wrote {}: {} tokens ({} merges, {} special{}), from {} bytes in {} distinct pieces, fingerprint {}\n",
+             a.out, t.vocab_size(), t.merges.size(), t.added.size(), short_of, report.bytes, report.distinct_pieces,
              tokenizer_fingerprint(t));
   return 0;
 }

@@ -110,11 +110,11 @@ struct loader {
       size = std::max<size_t>(size, size_t(id) + 1);
     }
     t.tokens.assign(size, "");
-    std::vector<uint8_t> used(size, 0);
+    std::vector<const std::string*> owner(size, nullptr);
     for (auto& [tok, id] : vocab.items()) {
       size_t i = id.get<size_t>();
-      if (used[i]) fail("model.vocab." + tok, id, "an id no other token has");
-      used[i] = 1;
+      if (owner[i]) fail("model.vocab." + tok, id, fmt::format("an id no other token has ('{}' has it)", *owner[i]));
+      owner[i] = &tok;
       // A model token outside the byte-level alphabet (GPT-2's "<|endoftext|>" is inside) decodes as itself.
       auto b = byte_level_decode(tok);
       t.tokens[i] = b ? *b : tok;
@@ -123,7 +123,7 @@ struct loader {
     try {
       tokenizer_index(t);
     } catch (const tokenizer_error& e) {
-      fail("model.vocab", json("..."), std::string("a byte-level vocabulary: ") + e.what());
+      throw tokenizer_error(fmt::format("{}: Invalid 'model.vocab': {}", name, e.what()));
     }
     const json& merges = need(model, "merges", "model.merges", json::value_t::array, "a list of merges");
     t.merges.reserve(merges.size());
