@@ -26,5 +26,6 @@ struct recipe_args {
 command add_check_command(CLI::App& app);
 command add_show_command(CLI::App& app);
 command add_schema_command(CLI::App& app);
+command add_data_command(CLI::App& app);
 
 }  // namespace wb
