@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/data_commands.hpp"
 #include "core/tokenizer/bpe_encoder.hpp"
 #include "core/tokenizer/tokenizer_json.hpp"
 #include "core/tokenizer/tokenizer_train.hpp"
@@ -162,7 +163,7 @@ int guarded(const std::function<int()>& f) {
 }  // namespace
 
 command add_data_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("data", "Tokenize text: encode, decode, train a tokenizer");
+  auto* sub = app.add_subcommand("data", "Tokenize text: prepare shard sets, inspect them, encode, decode, train a tokenizer");
   sub->require_subcommand(1);
 
   auto enc = std::make_shared<encode_args>();
@@ -185,7 +186,10 @@ command add_data_command(CLI::App& app) {
   t->add_option("--out", tr->out, "tokenizer.json to write")->required();
   t->add_option("--special", tr->specials, "Special tokens, ids after the learned ones (default <|begin_of_text|> <|end_of_text|>)");
 
+  auto prepare = add_data_prepare_commands(sub);
+
   return {sub, [=] {
+    if (int status = prepare(); status >= 0) return status;
     if (e->parsed()) return guarded([&] { return run_encode(*enc); });
     if (d->parsed()) return guarded([&] { return run_decode(*dec_tok, *dec_in); });
     if (t->parsed()) return guarded([&] { return run_train(*tr); });

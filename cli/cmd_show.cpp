@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "core/data/data_error.hpp"
+#include "core/data/shard_set.hpp"
 #include "core/recipe/canonical.hpp"
 #include "lua/recipe_eval.hpp"
 
@@ -17,6 +19,26 @@ nlohmann::ordered_json derived_json(const recipe& r) {
   d["microbatches_per_step"] = r.parallel.microbatches();
   d["tokens_per_step"] = r.tokens_per_step();
   d["train_tokens"] = (double)r.train.steps * (double)r.tokens_per_step();
+  // Planned epochs per source, from each shard set's manifest (not opened or verified here: a
+  // production set can be terabytes). Epoch size is approximate: tokens plus one EOS per
+  // document, less the held-out fraction.
+  nlohmann::ordered_json sources = nlohmann::ordered_json::object();
+  for (auto& s : r.data.sources) {
+    nlohmann::ordered_json e;
+    e["weight"] = s.weight;
+    e["planned_tokens"] = d["train_tokens"].get<double>() * s.weight;
+    try {
+      auto m = shard_set_read_manifest(s.path);
+      double epoch = double(m.tokens + m.documents) * (1 - r.data.valid_fraction);
+      e["available_tokens"] = epoch;
+      e["planned_epochs"] = e["planned_tokens"].get<double>() / epoch;
+    } catch (data_error& err) {
+      e["available_tokens"] = nullptr;
+      e["planned_epochs"] = nullptr;
+    }
+    sources[s.name] = e;
+  }
+  d["sources"] = sources;
   return d;
 }
 
@@ -52,6 +74,15 @@ command add_show_command(CLI::App& app) {
     fmt::print("-- derived: {} devices, dp {}, {} microbatches per step, {} tokens per step, {:.4g} training tokens\n",
                d["devices"].get<int>(), d["dp"].get<int>(), d["microbatches_per_step"].get<int>(),
                d["tokens_per_step"].get<long long>(), d["train_tokens"].get<double>());
+    for (auto& [name, e] : d["sources"].items()) {
+      if (e["planned_epochs"].is_null())
+        fmt::print("-- source {}: {:.1f}% of tokens, {:.4g} planned; shard set not prepared\n", name,
+                   100 * e["weight"].get<double>(), e["planned_tokens"].get<double>());
+      else
+        fmt::print("-- source {}: {:.1f}% of tokens, {:.4g} planned of {:.4g} available: {:.2f} epochs\n", name,
+                   100 * e["weight"].get<double>(), e["planned_tokens"].get<double>(),
+                   e["available_tokens"].get<double>(), e["planned_epochs"].get<double>());
+    }
     std::fputs(recipe_to_text(r.tree).c_str(), stdout);
     return 0;
   }};

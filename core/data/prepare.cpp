@@ -71,7 +71,12 @@ std::string read_range(const std::string& file, uint64_t begin, uint64_t end) {
   return s;
 }
 
-std::vector<unit> plan_units(const std::vector<std::string>& files, const prepare_options& o) {
+std::vector<unit> plan_units(const std::vector<std::string>& files, prepare_options o) {
+  // Small inputs are still cut into several units so that every worker has one; the cut depends
+  // only on the inputs (not the thread count), so a restart finds the same plan.
+  uint64_t total = 0;
+  for (auto& f : files) total += fs::file_size(f);
+  o.shard_bytes = std::min<uint64_t>(o.shard_bytes, std::max<uint64_t>(1u << 20, total / 8));
   std::vector<unit> units;
   if (o.format == "text") {
     unit current;
