@@ -1,0 +1,207 @@
+// Checkpoint directories: atomic commit, listing, retention and verified reading.
+#include "core/ckpt/checkpoint.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <regex>
+#include <csignal>
+#include <stdexcept>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "core/util/atomic_file.hpp"
+#include "core/util/crc32c.hpp"
+
+namespace fs = std::filesystem;
+
+namespace wb {
+namespace {
+
+uint32_t file_crc(const std::string& path, uint64_t& size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": missing");
+  std::vector<char> buf(8 << 20);
+  uint32_t crc = 0;
+  size = 0;
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    auto n = size_t(in.gcount());
+    crc = crc32c(buf.data(), n, crc);
+    size += n;
+  }
+  return crc;
+}
+
+bool is_step_dir(const fs::path& p, uint64_t& step) {
+  static const std::regex name("step-([0-9]{8,})");
+  std::smatch m;
+  std::string s = p.filename().string();
+  if (!std::regex_match(s, m, name)) return false;
+  step = std::stoull(m[1]);
+  return fs::exists(p / "manifest.json");
+}
+
+}  // namespace
+
+std::string ckpt_step_name(uint64_t step) { return fmt::format("step-{:08d}", step); }
+
+std::string ckpt_write(const std::string& root, const ckpt_contents& c) {
+  fs::create_directories(root);
+  fs::path final_dir = fs::path(root) / ckpt_step_name(c.step);
+  fs::path partial = fs::path(root) / fmt::format(".{}.partial-{}", ckpt_step_name(c.step), ::getpid());
+  std::error_code ec;
+  fs::remove_all(partial, ec);
+  fs::create_directories(partial);
+
+  std::vector<st_tensor_out> outs;
+  nlohmann::json tensors = nlohmann::json::array();
+  const std::string file = "tensors-0.safetensors";
+  for (auto& t : c.tensors) {
+    outs.push_back({t.name, t.dtype, t.shape, t.data});
+    tensors.push_back({{"name", t.name}, {"file", file}, {"dtype", st_dtype_name(t.dtype)}, {"shape", t.shape},
+                       {"global_shape", t.global_shape.empty() ? t.shape : t.global_shape},
+                       {"offset", t.offset.empty() ? std::vector<int64_t>(t.shape.size(), 0) : t.offset}});
+  }
+  std::string tensor_path = (partial / file).string();
+  safetensors_write(tensor_path, outs, {{"format", "wb"}});
+  uint64_t size;
+  uint32_t crc = file_crc(tensor_path, size);
+
+  nlohmann::ordered_json m;
+  m["format"] = "wb-checkpoint";
+  m["version"] = ckpt_format_version;
+  m["step"] = c.step;
+  m["recipe_hash"] = c.recipe_hash;
+  m["tokenizer_fingerprint"] = c.tokenizer_fingerprint;
+  m["layout"] = c.layout;
+  m["recipe"] = c.recipe;
+  m["state"] = c.state;
+  m["files"] = nlohmann::json::array({{{"name", file}, {"bytes", size}, {"crc32c", crc}}});
+  m["tensors"] = tensors;
+  atomic_write_file((partial / "manifest.json").string(), m.dump(1) + "\n");
+  fsync_parent_dir((partial / "manifest.json").string());
+
+  if (fs::exists(final_dir)) fs::remove_all(final_dir);  // a re-save of the same step replaces it
+  fs::rename(partial, final_dir);
+  fsync_parent_dir(final_dir.string());
+  return final_dir.string();
+}
+
+std::vector<std::string> ckpt_list(const std::string& root) {
+  std::vector<std::pair<uint64_t, std::string>> found;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(root, ec)) {
+    uint64_t step;
+    if (e.is_directory() && is_step_dir(e.path(), step)) found.emplace_back(step, e.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [_, p] : found) out.push_back(p);
+  return out;
+}
+
+std::optional<std::string> ckpt_latest(const std::string& root) {
+  auto all = ckpt_list(root);
+  if (all.empty()) return std::nullopt;
+  return all.back();
+}
+
+void ckpt_retain(const std::string& root, int keep) {
+  auto all = ckpt_list(root);
+  keep = std::max(keep, 1);  // the newest complete checkpoint is never deleted
+  for (size_t i = 0; i + size_t(keep) < all.size(); ++i) {
+    std::string manifest = (fs::path(all[i]) / "manifest.json").string();
+    int fd = ::open(manifest.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    bool free = flock(fd, LOCK_EX | LOCK_NB) == 0;  // fails while a reader holds LOCK_SH
+    if (free) {
+      // Un-name it first so that a crash mid-delete never leaves a half-deleted "complete" step.
+      fs::path doomed = fs::path(root) / fmt::format(".deleting-{}", fs::path(all[i]).filename().string());
+      std::error_code ec;
+      fs::rename(all[i], doomed, ec);
+      if (!ec) fs::remove_all(doomed, ec);
+    }
+    ::close(fd);
+  }
+  // Partial directories of writers that died (their pid is gone).
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(root, ec)) {
+    std::string name = e.path().filename().string();
+    auto at = name.find(".partial-");
+    if (name[0] != '.' || at == std::string::npos) continue;
+    int pid = std::atoi(name.c_str() + at + 9);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+  }
+}
+
+ckpt_reader::ckpt_reader(const std::string& dir, bool verify) : dir_(dir) {
+  std::string manifest_path = (fs::path(dir) / "manifest.json").string();
+  lock_fd_ = ::open(manifest_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (lock_fd_ < 0)
+    throw std::runtime_error(fmt::format("{}: not a complete checkpoint (no manifest.json)", dir));
+  flock(lock_fd_, LOCK_SH);  // retention will not delete it while we read
+  try {
+    std::ifstream in(manifest_path);
+    manifest_ = nlohmann::json::parse(in);
+  } catch (nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: unreadable manifest: {}", manifest_path, e.what()));
+  }
+  if (manifest_.value("format", "") != "wb-checkpoint")
+    throw std::runtime_error(manifest_path + ": not a wb checkpoint manifest");
+  int version = manifest_.value("version", 0);
+  if (version > ckpt_format_version)
+    throw std::runtime_error(fmt::format("{}: checkpoint format version {} is newer than this wb reads ({}); upgrade wb",
+                                         dir, version, ckpt_format_version));
+  for (auto& f : manifest_.at("files")) {
+    std::string path = (fs::path(dir) / f.at("name").get<std::string>()).string();
+    std::error_code ec;
+    uint64_t expected = f.at("bytes"), actual = fs::file_size(path, ec);
+    if (ec) throw std::runtime_error(fmt::format("{}: missing (the manifest lists it)", path));
+    if (actual != expected)
+      throw std::runtime_error(fmt::format("{}: {} bytes, the manifest says {} (truncated?)", path, actual, expected));
+    if (verify) {
+      uint64_t size;
+      uint32_t crc = file_crc(path, size);
+      if (crc != f.at("crc32c").get<uint32_t>())
+        throw std::runtime_error(fmt::format("{}: checksum mismatch (crc32c {:08x}, the manifest says {:08x}): the file "
+                                             "is corrupted", path, crc, f.at("crc32c").get<uint32_t>()));
+    }
+    files_.push_back(std::make_unique<safetensors_file>(path));
+  }
+  for (auto& t : manifest_.at("tensors")) {
+    std::string name = t.at("name"), file = t.at("file");
+    const st_tensor_in* in = nullptr;
+    for (auto& f : files_)
+      if (fs::path(f->path()).filename() == file) in = f->find(name);
+    if (!in) throw std::runtime_error(fmt::format("{}: tensor '{}' is listed but not in {}", dir, name, file));
+    ckpt_tensor_view v;
+    v.meta = {name, in->dtype, in->shape, t.at("global_shape").get<std::vector<int64_t>>(),
+              t.at("offset").get<std::vector<int64_t>>(), in->data};
+    v.bytes = in->bytes;
+    tensors_.push_back(v);
+  }
+}
+
+ckpt_reader::~ckpt_reader() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+const ckpt_tensor_view* ckpt_reader::find(const std::string& name) const {
+  for (auto& t : tensors_) if (t.meta.name == name) return &t;
+  return nullptr;
+}
+
+std::string ckpt_verify(const std::string& dir) {
+  try {
+    ckpt_reader r(dir, true);
+    return "";
+  } catch (std::exception& e) {
+    return e.what();
+  }
+}
+
+}  // namespace wb
