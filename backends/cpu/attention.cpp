@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 
 #include "backends/cpu/cpu_kernels.hpp"
+#include "backends/cpu/vec_math.hpp"
 
 namespace wb::cpu {
 namespace {
@@ -33,13 +34,9 @@ void probabilities(const geometry& g, const cstrided& q, const cstrided& k, Eige
   for (int64_t i = 0; i < g.T; ++i) {
     float* row = p.data() + i * g.T;
     for (int64_t j = 0; j <= i; ++j) row[j] *= g.scale;
-    if (write_lse) {
-      float m = -std::numeric_limits<float>::infinity(), s = 0;
-      for (int64_t j = 0; j <= i; ++j) m = std::max(m, row[j]);
-      for (int64_t j = 0; j <= i; ++j) s += std::exp(row[j] - m);
-      lse[i] = m + std::log(s);
-    }
-    for (int64_t j = 0; j <= i; ++j) row[j] = std::exp(row[j] - lse[i]);
+    if (write_lse) lse[i] = log_sum_exp(row, i + 1);
+    float l = lse[i];
+    for (int64_t j = 0; j <= i; ++j) row[j] = exp_approx(row[j] - l);
     for (int64_t j = i + 1; j < g.T; ++j) row[j] = 0;
   }
 }
@@ -110,7 +107,7 @@ void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor
         float* dr = dp.data() + i * g.T;
         const float* pr = pbuf + i * g.T;
         float dot = 0;
-        for (int64_t j = 0; j <= i; ++j) dot += pr[j] * dr[j];
+        for (int64_t j = 0; j <= i; ++j) dot += pr[j] * dr[j];  // sequential: fixed order
         for (int64_t j = 0; j <= i; ++j) dr[j] = pr[j] * (dr[j] - dot) * g.scale;
         for (int64_t j = i + 1; j < g.T; ++j) dr[j] = 0;
       }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "backends/cpu/cpu_kernels.hpp"
+#include "backends/cpu/vec_math.hpp"
 
 namespace wb::cpu {
 
@@ -53,7 +54,7 @@ void mul_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din
 void swiglu_forward(op_call& c, int threads) {
   const float *a = c.in[0].f32(), *b = c.in[1].f32();
   float* out = c.out.f32();
-  parallel_for(c.out.numel(), threads, [&](int64_t i) { out[i] = a[i] / (1.0f + std::exp(-a[i])) * b[i]; });
+  parallel_for(c.out.numel(), threads, [&](int64_t i) { out[i] = a[i] / (1.0f + exp_approx(-a[i])) * b[i]; });
 }
 
 void swiglu_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
@@ -61,7 +62,7 @@ void swiglu_backward(const op_call& c, const tensor& dout, std::vector<tensor>& 
   float* da = din[0].defined() ? din[0].f32() : nullptr;
   float* db = din[1].defined() ? din[1].f32() : nullptr;
   parallel_for(dout.numel(), threads, [&](int64_t i) {
-    float s = 1.0f / (1.0f + std::exp(-a[i]));
+    float s = 1.0f / (1.0f + exp_approx(-a[i]));
     if (da) da[i] += dy[i] * b[i] * s * (1.0f + a[i] * (1.0f - s));
     if (db) db[i] += dy[i] * a[i] * s;
   });

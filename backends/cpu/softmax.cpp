@@ -9,18 +9,9 @@
 #include <fmt/format.h>
 
 #include "backends/cpu/cpu_kernels.hpp"
+#include "backends/cpu/vec_math.hpp"
 
 namespace wb::cpu {
-namespace {
-
-float row_lse(const float* x, int64_t n) {
-  float m = -std::numeric_limits<float>::infinity(), s = 0;
-  for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
-  for (int64_t j = 0; j < n; ++j) s += std::exp(x[j] - m);
-  return m + std::log(s);
-}
-
-}  // namespace
 
 // y (N, V) = exp(x - lse(x))
 void softmax_forward(op_call& c, int threads) {
@@ -28,8 +19,8 @@ void softmax_forward(op_call& c, int threads) {
   float* y = c.out.f32();
   int64_t V = c.in[0].dim(-1), N = c.in[0].numel() / V;
   parallel_for(N, threads, [&](int64_t n) {
-    float l = row_lse(x + n * V, V);
-    for (int64_t j = 0; j < V; ++j) y[n * V + j] = std::exp(x[n * V + j] - l);
+    float l = log_sum_exp(x + n * V, V);
+    for (int64_t j = 0; j < V; ++j) y[n * V + j] = exp_approx(x[n * V + j] - l);
   });
 }
 
@@ -54,7 +45,7 @@ void cross_entropy_forward(op_call& c, int threads) {
   int64_t N = c.in[0].dim(0), V = c.in[0].dim(1);
   for (int64_t n = 0; n < N; ++n)
     if (tg[n] < -1 || tg[n] >= V) throw std::out_of_range(fmt::format("Invalid target {}: expected -1 to {}", tg[n], V - 1));
-  parallel_for(N, threads, [&](int64_t n) { lse[n] = row_lse(x + n * V, V); });
+  parallel_for(N, threads, [&](int64_t n) { lse[n] = log_sum_exp(x + n * V, V); });
   double sum = 0;  // in row order: deterministic
   int64_t count = 0;
   for (int64_t n = 0; n < N; ++n)
@@ -76,7 +67,10 @@ void cross_entropy_backward(const op_call& c, const tensor& dout, std::vector<te
   float scale = dout.f32()[0] / float(count);
   parallel_for(N, threads, [&](int64_t n) {
     if (tg[n] < 0) return;
-    for (int64_t j = 0; j < V; ++j) dx[n * V + j] += scale * std::exp(x[n * V + j] - lse[n]);
+    const float* xr = x + n * V;
+    float* dr = dx + n * V;
+    float l = lse[n];
+    for (int64_t j = 0; j < V; ++j) dr[j] += scale * exp_approx(xr[j] - l);
     dx[n * V + tg[n]] -= scale;
   });
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "backends/cpu/cpu_backend.hpp"
@@ -39,7 +40,8 @@ TEST_CASE("tiny llama forward and backward time", "[.][timing]") {
   model_config c;
   c.family = "llama", c.layers = 4, c.dim = 256, c.heads = 8, c.kv_heads = 4, c.ffn = 688, c.vocab = 4096, c.seq_len = 256;
   c.tied_embeddings = true;
-  cpu_backend cpu;
+  const char* th = std::getenv("WB_THREADS");  // default: every core
+  cpu_backend cpu(th ? std::atoi(th) : 0);
   timed_backend be(cpu);
   model m(c, 1);
   tensor tokens({8, 256}, mem_category::temporaries, dtype::i32), targets({8, 256}, mem_category::temporaries, dtype::i32);
