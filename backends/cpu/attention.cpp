@@ -1,0 +1,120 @@
+// Fused causal grouped-query attention: softmax(Q K^T / sqrt(HD) + causal mask) V per (batch,
+// head), query head h reading kv head h / (NH / KVH). Probabilities are formed as
+// exp(s - lse) from the row's log-sum-exp, so rebuilding them in backward from the saved lse
+// (selective recomputation, Korthikanti et al. 2022) gives bit-identical values.
+// Limits: full T x T score blocks (no tiling), so T is meant to be in the low thousands at most.
+#include <cmath>
+#include <limits>
+
+#include <Eigen/Core>
+
+#include "backends/cpu/cpu_kernels.hpp"
+#include "backends/cpu/vec_math.hpp"
+
+namespace wb::cpu {
+namespace {
+
+using mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using strided = Eigen::Map<mat, Eigen::Unaligned, Eigen::OuterStride<>>;
+using cstrided = Eigen::Map<const mat, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+struct geometry {
+  int64_t B, T, NH, KVH, HD;
+  float scale;
+  geometry(const op_call& c)
+      : B(c.in[0].dim(0)), T(c.in[0].dim(1)), NH(c.in[0].dim(2)), KVH(c.in[1].dim(2)), HD(c.in[0].dim(3)),
+        scale(1.0f / std::sqrt(float(HD))) {}
+  // (T, HD) view of head h of batch b in a (B, T, heads, HD) buffer
+  int64_t offset(int64_t b, int64_t h, int64_t heads) const { return (b * T * heads + h) * HD; }
+};
+
+// P (T, T) = causal softmax(scale Q K^T); lse (T) written when `write_lse`, else read.
+void probabilities(const geometry& g, const cstrided& q, const cstrided& k, Eigen::Map<mat>& p, float* lse, bool write_lse) {
+  p.noalias() = q * k.transpose();
+  for (int64_t i = 0; i < g.T; ++i) {
+    float* row = p.data() + i * g.T;
+    for (int64_t j = 0; j <= i; ++j) row[j] *= g.scale;
+    if (write_lse) lse[i] = log_sum_exp(row, i + 1);
+    float l = lse[i];
+    for (int64_t j = 0; j <= i; ++j) row[j] = exp_approx(row[j] - l);
+    for (int64_t j = i + 1; j < g.T; ++j) row[j] = 0;
+  }
+}
+
+}  // namespace
+
+// out (B, T, NH, HD); saved[0] lse (B, NH, T); saved[1] probs (B, NH, T, T) when kept
+void attention_forward(op_call& c, int threads) {
+  geometry g(c);
+  const float *q = c.in[0].f32(), *k = c.in[1].f32(), *v = c.in[2].f32();
+  float *out = c.out.f32(), *lse = c.saved[0].f32();
+  bool keep = c.saved.size() > 1;
+  tensor scratch({threads, g.T, g.T}, mem_category::temporaries);
+  parallel_for(g.B * g.NH, threads, [&](int64_t bh) {
+    int64_t b = bh / g.NH, h = bh % g.NH, kh = h / (g.NH / g.KVH);
+#ifdef _OPENMP
+    int t = omp_get_thread_num();
+#else
+    int t = 0;
+#endif
+    float* pbuf = keep ? c.saved[1].f32() + bh * g.T * g.T : scratch.f32() + t * g.T * g.T;
+    Eigen::Map<mat> p(pbuf, g.T, g.T);
+    cstrided Q(q + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
+    cstrided K(k + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
+    cstrided V(v + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
+    strided O(out + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
+    probabilities(g, Q, K, p, lse + bh * g.T, true);
+    O.noalias() = p * V;
+  });
+}
+
+// dV += P^T dO; dP = dO V^T; dS = P * (dP - rowsum(P * dP)); dQ += scale dS K; dK += scale dS^T Q.
+// Parallel over (batch, kv head) so the query heads sharing a kv head accumulate in one thread.
+void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
+  geometry g(c);
+  const float *q = c.in[0].f32(), *k = c.in[1].f32(), *v = c.in[2].f32(), *dy = dout.f32();
+  const float* lse = c.saved[0].f32();
+  bool kept = c.saved.size() > 1;
+  for (auto& d : din)
+    if (!d.defined()) d = tensor::zeros(c.in[&d - din.data()].shape(), mem_category::temporaries);
+  float *dq = din[0].f32(), *dk = din[1].f32(), *dv = din[2].f32();
+  tensor scratch({threads, 2, g.T, g.T}, mem_category::temporaries);
+  int64_t group = g.NH / g.KVH;
+  parallel_for(g.B * g.KVH, threads, [&](int64_t bk) {
+    int64_t b = bk / g.KVH, kh = bk % g.KVH;
+#ifdef _OPENMP
+    int t = omp_get_thread_num();
+#else
+    int t = 0;
+#endif
+    float* s0 = scratch.f32() + t * 2 * g.T * g.T;
+    Eigen::Map<mat> dp(s0 + g.T * g.T, g.T, g.T);
+    cstrided K(k + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
+    cstrided V(v + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
+    strided dK(dk + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
+    strided dV(dv + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
+    for (int64_t h = kh * group; h < (kh + 1) * group; ++h) {
+      int64_t bh = b * g.NH + h;
+      cstrided Q(q + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
+      cstrided dO(dy + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
+      strided dQ(dq + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
+      float* pbuf = kept ? c.saved[1].f32() + bh * g.T * g.T : s0;
+      Eigen::Map<mat> p(pbuf, g.T, g.T);
+      if (!kept) probabilities(g, Q, K, p, const_cast<float*>(lse + bh * g.T), false);
+      dV.noalias() += p.transpose() * dO;
+      dp.noalias() = dO * V.transpose();
+      for (int64_t i = 0; i < g.T; ++i) {
+        float* dr = dp.data() + i * g.T;
+        const float* pr = pbuf + i * g.T;
+        float dot = 0;
+        for (int64_t j = 0; j <= i; ++j) dot += pr[j] * dr[j];  // sequential: fixed order
+        for (int64_t j = 0; j <= i; ++j) dr[j] = pr[j] * (dr[j] - dot) * g.scale;
+        for (int64_t j = i + 1; j < g.T; ++j) dr[j] = 0;
+      }
+      dQ.noalias() += dp * K;
+      dK.noalias() += dp.transpose() * Q;
+    }
+  });
+}
+
+}  // namespace wb::cpu

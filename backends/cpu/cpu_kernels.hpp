@@ -1,0 +1,56 @@
+// Kernel entry points of the CPU backend, one forward/backward pair per op, and the two parallel
+// loops they share. Internal to backends/cpu.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor/op.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace wb::cpu {
+
+#define WB_CPU_OP(name)                                       \
+  void name##_forward(op_call& c, int threads);               \
+  void name##_backward(const op_call& c, const tensor& dout, \
+                       std::vector<tensor>& din, int threads);
+WB_CPU_OP(matmul)
+WB_CPU_OP(add)
+WB_CPU_OP(mul)
+WB_CPU_OP(embedding)
+WB_CPU_OP(rmsnorm)
+WB_CPU_OP(layernorm)
+WB_CPU_OP(rope)
+WB_CPU_OP(attention)
+WB_CPU_OP(swiglu)
+WB_CPU_OP(gelu)
+WB_CPU_OP(softmax)
+WB_CPU_OP(cross_entropy)
+#undef WB_CPU_OP
+
+// f(i) for i in [0, n), statically split over threads.
+template <class F>
+void parallel_for(int64_t n, int threads, F f) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+// f(begin, end) on `threads` contiguous chunks of [0, n). Reductions that give each thread its own
+// output columns stay deterministic whatever the thread count.
+template <class F>
+void parallel_chunks(int64_t n, int threads, F f) {
+#pragma omp parallel num_threads(threads)
+  {
+    int64_t nt = 1, t = 0;
+#ifdef _OPENMP
+    nt = omp_get_num_threads();
+    t = omp_get_thread_num();
+#endif
+    int64_t begin = n * t / nt, end = n * (t + 1) / nt;
+    if (begin < end) f(begin, end);
+  }
+}
+
+}  // namespace wb::cpu

@@ -1,0 +1,94 @@
+// matmul: C = op(A) op(B) with Eigen GEMMs mapped on the raw buffers (no copies). A 2-D right
+// operand with an untransposed left one folds the batch into M: one large GEMM, Eigen-threaded.
+// Other batched products run one single-threaded GEMM per batch entry across the threads.
+#include <Eigen/Core>
+
+#include "backends/cpu/cpu_kernels.hpp"
+
+namespace wb::cpu {
+namespace {
+
+using mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+template <class X, class Y>
+void put(Eigen::Map<mat>& c, const X& x, const Y& y, bool accumulate) {
+  if (accumulate) c.noalias() += x * y;
+  else c.noalias() = x * y;
+}
+
+// C (M, N) (+)= op(A) (M, K) . op(B) (K, N); A is stored (K, M) when ta, B is stored (N, K) when tb.
+void gemm(float* C, const float* A, bool ta, const float* B, bool tb, int64_t M, int64_t N, int64_t K, bool accumulate) {
+  Eigen::Map<mat> c(C, M, N);
+  Eigen::Map<const mat> a(A, ta ? K : M, ta ? M : K), b(B, tb ? N : K, tb ? K : N);
+  switch (int(ta) * 2 + int(tb)) {
+    case 0: put(c, a, b, accumulate); break;
+    case 1: put(c, a, b.transpose(), accumulate); break;
+    case 2: put(c, a.transpose(), b, accumulate); break;
+    case 3: put(c, a.transpose(), b.transpose(), accumulate); break;
+  }
+}
+
+struct dims {
+  int64_t batch, M, N, K;
+  bool b_shared;  // b is 2-D
+};
+
+dims matmul_dims(const op_call& c) {
+  const tensor &A = c.in[0], &B = c.in[1];
+  bool ta = c.attrs.trans_a, tb = c.attrs.trans_b;
+  dims d;
+  d.M = ta ? A.dim(-1) : A.dim(-2);
+  d.K = ta ? A.dim(-2) : A.dim(-1);
+  d.N = tb ? B.dim(-2) : B.dim(-1);
+  d.batch = A.numel() / (d.M * d.K);
+  d.b_shared = B.rank() == 2;
+  if (d.b_shared && !ta) {  // (batch*M, K) x (K, N)
+    d.M *= d.batch;
+    d.batch = 1;
+  }
+  return d;
+}
+
+}  // namespace
+
+void matmul_forward(op_call& c, int threads) {
+  dims d = matmul_dims(c);
+  const float *A = c.in[0].f32(), *B = c.in[1].f32();
+  float* C = c.out.f32();
+  bool ta = c.attrs.trans_a, tb = c.attrs.trans_b;
+  if (d.batch == 1) return gemm(C, A, ta, B, tb, d.M, d.N, d.K, false);
+  int64_t sb = d.b_shared ? 0 : d.K * d.N;
+  parallel_for(d.batch, threads, [&](int64_t i) {
+    gemm(C + i * d.M * d.N, A + i * d.M * d.K, ta, B + i * sb, tb, d.M, d.N, d.K, false);
+  });
+}
+
+void matmul_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
+  dims d = matmul_dims(c);
+  const float *A = c.in[0].f32(), *B = c.in[1].f32(), *dC = dout.f32();
+  float* dA = din[0].defined() ? din[0].f32() : nullptr;
+  float* dB = din[1].defined() ? din[1].f32() : nullptr;
+  bool ta = c.attrs.trans_a, tb = c.attrs.trans_b;
+  int64_t M = d.M, N = d.N, K = d.K, sa = M * K, sc = M * N, sb = d.b_shared ? 0 : K * N;
+  // dA = dC op(B)^T, stored transposed when ta; dB = op(A)^T dC, stored transposed when tb.
+  auto grad_a = [&](int64_t i) {
+    if (!ta) gemm(dA + i * sa, dC + i * sc, false, B + i * sb, !tb, M, K, N, true);
+    else gemm(dA + i * sa, B + i * sb, tb, dC + i * sc, true, K, M, N, true);
+  };
+  auto grad_b = [&](int64_t i) {
+    if (!tb) gemm(dB + i * sb, A + i * sa, !ta, dC + i * sc, false, K, N, M, true);
+    else gemm(dB + i * sb, dC + i * sc, true, A + i * sa, ta, N, K, M, true);
+  };
+  if (d.batch == 1) {
+    if (dA) grad_a(0);
+    if (dB) grad_b(0);
+    return;
+  }
+  if (dA) parallel_for(d.batch, threads, grad_a);
+  if (dB) {
+    if (d.b_shared) for (int64_t i = 0; i < d.batch; ++i) grad_b(i);  // one shared dB: in order
+    else parallel_for(d.batch, threads, grad_b);
+  }
+}
+
+}  // namespace wb::cpu

@@ -1,0 +1,62 @@
+// Rotary position embedding (Su et al. 2021, RoFormer) in the rotate-half convention of Hugging
+// Face LlamaRotaryEmbedding / apply_rotary_pos_emb (transformers modeling_llama.py): pair i of a
+// head is (x[i], x[i + HD/2]), not the interleaved (x[2i], x[2i+1]) of Meta's complex form.
+// angle(t, i) = t * theta^(-2i / HD), positions t = 0..T-1.
+#include <cmath>
+#include <vector>
+
+#include "backends/cpu/cpu_kernels.hpp"
+
+namespace wb::cpu {
+namespace {
+
+// cos and sin tables (T, HD/2), computed in double then rounded once.
+void rope_tables(int64_t T, int64_t half, double theta, std::vector<float>& cs, std::vector<float>& sn) {
+  cs.resize(T * half);
+  sn.resize(T * half);
+  for (int64_t i = 0; i < half; ++i) {
+    double inv_freq = std::pow(theta, -2.0 * double(i) / double(2 * half));
+    for (int64_t t = 0; t < T; ++t) {
+      cs[t * half + i] = float(std::cos(double(t) * inv_freq));
+      sn[t * half + i] = float(std::sin(double(t) * inv_freq));
+    }
+  }
+}
+
+// y = R(sign * angle) x on every head of every position; sign -1 is the backward (R^T).
+void rotate(const float* x, float* y, bool accumulate, const tensor& shape_of, double theta, float sign, int threads) {
+  int64_t B = shape_of.dim(0), T = shape_of.dim(1), NH = shape_of.dim(2), HD = shape_of.dim(3), half = HD / 2;
+  std::vector<float> cs, sn;
+  rope_tables(T, half, theta, cs, sn);
+  parallel_for(B * T, threads, [&](int64_t bt) {
+    int64_t t = bt % T;
+    for (int64_t h = 0; h < NH; ++h) {
+      const float* xr = x + (bt * NH + h) * HD;
+      float* yr = y + (bt * NH + h) * HD;
+      for (int64_t i = 0; i < half; ++i) {
+        float co = cs[t * half + i], si = sign * sn[t * half + i];
+        float y1 = xr[i] * co - xr[i + half] * si, y2 = xr[i + half] * co + xr[i] * si;
+        if (accumulate) {
+          yr[i] += y1;
+          yr[i + half] += y2;
+        } else {
+          yr[i] = y1;
+          yr[i + half] = y2;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+// y (B, T, NH, HD) = x rotated by position
+void rope_forward(op_call& c, int threads) {
+  rotate(c.in[0].f32(), c.out.f32(), false, c.in[0], c.attrs.rope_theta, 1.0f, threads);
+}
+
+void rope_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
+  if (din[0].defined()) rotate(dout.f32(), din[0].f32(), true, c.in[0], c.attrs.rope_theta, -1.0f, threads);
+}
+
+}  // namespace wb::cpu

@@ -1,0 +1,39 @@
+// The Llama forward pass (Touvron et al. 2023; Hugging Face LlamaModel): pre-norm blocks of
+// RMSNorm -> GQA causal attention with RoPE on q and k -> residual, RMSNorm -> SwiGLU MLP
+// (w2(silu(x w1) * (x w3))) -> residual; a final RMSNorm. No biases.
+#include <fmt/format.h>
+
+#include "core/model/model.hpp"
+
+namespace wb {
+namespace {
+
+// x (B, T, C) -> x + attention + mlp, layer l
+var llama_block(tape& tp, const model& m, int l, const var& x, bool recompute_probs) {
+  const model_config& c = m.config();
+  auto p = [&](const char* n) { return m.param(fmt::format("layers.{}.{}", l, n)); };
+  int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = c.kv_heads > 0 ? c.kv_heads : c.heads;
+  float eps = float(c.norm_eps);
+  var h = rmsnorm(tp, x, p("attn_norm"), eps);                                                  // (B, T, C)
+  var q = rope(tp, reshape(tp, matmul(tp, h, p("attn.wq"), false, true), {B, T, c.heads, HD}), c.rope_theta);  // (B, T, NH, HD)
+  var k = rope(tp, reshape(tp, matmul(tp, h, p("attn.wk"), false, true), {B, T, KVH, HD}), c.rope_theta);      // (B, T, KVH, HD)
+  var v = reshape(tp, matmul(tp, h, p("attn.wv"), false, true), {B, T, KVH, HD});                               // (B, T, KVH, HD)
+  var a = reshape(tp, attention(tp, q, k, v, recompute_probs), {B, T, c.heads * HD});           // (B, T, NH*HD)
+  var x1 = add(tp, x, matmul(tp, a, p("attn.wo"), false, true));                                // (B, T, C)
+  h = rmsnorm(tp, x1, p("mlp_norm"), eps);
+  var g = swiglu(tp, matmul(tp, h, p("mlp.w1"), false, true), matmul(tp, h, p("mlp.w3"), false, true));  // (B, T, F)
+  return add(tp, x1, matmul(tp, g, p("mlp.w2"), false, true));                                  // (B, T, C)
+}
+
+}  // namespace
+
+var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
+  var x = embedding(tp, m.param("tok_emb"), tokens);  // (B, T, C)
+  for (int l = 0; l < m.config().layers; ++l) {
+    block_fn block = [&m, l, rc](tape& t, const var& in) { return llama_block(t, m, l, in, rc == recompute_mode::selective); };
+    x = rc == recompute_mode::full ? checkpoint(tp, block, x) : block(tp, x);
+  }
+  return rmsnorm(tp, x, m.param("norm"), float(m.config().norm_eps));
+}
+
+}  // namespace wb

@@ -1,0 +1,79 @@
+// Model construction (arenas, deterministic init) and the shared head: final hidden states ->
+// logits against the (tied or separate) output matrix -> fused cross-entropy.
+#include "core/model/model.hpp"
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace wb {
+namespace {
+
+// Box-Muller on mt19937_64 draws: std::normal_distribution is implementation-defined, this is the
+// same sequence on every standard library.
+void fill_normal(float* out, int64_t n, float std, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto uniform = [&] { return (double(rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); };  // (0, 1)
+  for (int64_t i = 0; i < n; i += 2) {
+    double r = std::sqrt(-2.0 * std::log(uniform())), a = 2.0 * M_PI * uniform();
+    out[i] = float(r * std::cos(a)) * std;
+    if (i + 1 < n) out[i + 1] = float(r * std::sin(a)) * std;
+  }
+}
+
+}  // namespace
+
+recompute_mode recompute_from_string(const std::string& s) {
+  if (s == "none" || s.empty()) return recompute_mode::none;
+  if (s == "selective") return recompute_mode::selective;
+  if (s == "full") return recompute_mode::full;
+  throw std::invalid_argument(fmt::format("Invalid 'parallel.recompute' '{}': expected none, selective or full", s));
+}
+
+model::model(const model_config& cfg, uint64_t seed) : cfg_(cfg) {
+  auto layout = param_layout(cfg);
+  int64_t total = 0;
+  for (auto& s : layout) total += shape_numel(s.shape);
+  param_arena_ = tensor({total}, mem_category::parameters);
+  grad_arena_ = tensor::zeros({total}, mem_category::gradients);
+  int64_t off = 0;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const param_spec& s = layout[i];
+    int64_t n = shape_numel(s.shape);
+    var v = make_var(param_arena_.slice(off, off + n).reshape(s.shape), true);
+    v->grad = grad_arena_.slice(off, off + n).reshape(s.shape);
+    float* p = v->data.f32();
+    switch (s.init) {
+      case param_init::normal: fill_normal(p, n, s.init_std, seed * 0x9E3779B97F4A7C15ull + i + 1); break;
+      case param_init::ones: v->data.fill(1); break;
+      case param_init::zeros: v->data.zero(); break;
+    }
+    index_[s.name] = params_.size();
+    params_.push_back({s.name, v, s.decay});
+    off += n;
+  }
+}
+
+const var& model::param(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) throw std::out_of_range(fmt::format("model has no parameter '{}'", name));
+  return params_[it->second].v;
+}
+
+var model::loss(tape& tp, const tensor& tokens, const tensor& targets, recompute_mode rc) const {
+  if (tokens.rank() != 2 || targets.shape() != tokens.shape())
+    throw std::invalid_argument(fmt::format("Invalid batch: tokens {} and targets {} must both be (B, T)",
+                                            shape_str(tokens.shape()), shape_str(targets.shape())));
+  if (tokens.dim(1) > cfg_.seq_len)
+    throw std::invalid_argument(fmt::format("Invalid batch: T = {} exceeds seq_len ({})", tokens.dim(1), cfg_.seq_len));
+  var ids = make_var(tokens);
+  var x = cfg_.family == "gpt" ? gpt_hidden(tp, *this, ids, rc) : llama_hidden(tp, *this, ids, rc);  // (B, T, C)
+  int64_t N = tokens.numel();
+  const var& head = cfg_.tied_embeddings ? params_[0].v : param("lm_head");  // (V, C)
+  var logits = matmul(tp, reshape(tp, x, {N, cfg_.dim}), head, false, true);  // (N, V)
+  return cross_entropy(tp, logits, make_var(targets.reshape({N})));
+}
+
+}  // namespace wb

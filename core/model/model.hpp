@@ -1,0 +1,54 @@
+// A Llama or GPT model built from a model_config: parameters in one flat arena (charged to
+// `parameters`), gradients in a second one (`gradients`), each parameter a view of both, so the
+// optimizer and grad-norm clipping run over flat arrays. Initialisation is deterministic from the
+// seed (see param_layout.cpp for the scheme). The forward pass goes through a tape and a compute
+// backend, from tokens to the mean cross-entropy.
+#pragma once
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/model/param_layout.hpp"
+#include "core/tensor/ops.hpp"
+
+namespace wb {
+
+// Activation recomputation (Korthikanti et al. 2022, "Reducing Activation Recomputation in Large
+// Transformer Models"): selective drops the attention probabilities and rebuilds them in backward;
+// full keeps only each block's input and reruns the block.
+enum class recompute_mode : uint8_t { none, selective, full };
+recompute_mode recompute_from_string(const std::string& s);  // "none" | "selective" | "full"
+
+struct parameter {
+  std::string name;
+  var v;  // data and grad are views of the model's arenas
+  bool decay;
+};
+
+class model {
+ public:
+  model(const model_config& cfg, uint64_t seed);
+  const model_config& config() const { return cfg_; }
+  const std::vector<parameter>& params() const { return params_; }
+  const var& param(const std::string& name) const;
+  int64_t num_params() const { return param_arena_.numel(); }
+  const tensor& param_arena() const { return param_arena_; }  // (P)
+  const tensor& grad_arena() const { return grad_arena_; }    // (P)
+  void zero_grad() const { grad_arena_.zero(); }
+
+  // tokens, targets: i32 (B, T) with T <= seq_len; targets of -1 are ignored. Returns the mean
+  // cross-entropy (1); call tp.backward(loss, scale) to accumulate into the gradient arena.
+  var loss(tape& tp, const tensor& tokens, const tensor& targets, recompute_mode rc = recompute_mode::none) const;
+
+ private:
+  model_config cfg_;
+  tensor param_arena_, grad_arena_;
+  std::vector<parameter> params_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+// The family forward passes (llama.cpp, gpt.cpp): x (B, T, C) of final hidden states.
+var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc);
+var gpt_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc);
+
+}  // namespace wb

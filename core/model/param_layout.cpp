@@ -1,0 +1,96 @@
+// Parameter layout and closed-form count for the llama and gpt families.
+//
+// Initialisation: normal(0, 0.02) for matrices and embeddings, with the projections that write
+// into the residual stream (attention wo, MLP w2 / proj) scaled by 1/sqrt(2 L): GPT-2 (Radford et
+// al. 2019, section 2.3: "scale the weights of residual layers at initialization by a factor of
+// 1/sqrt(N) where N is the number of residual layers"), as nanoGPT's model.py implements it
+// (std 0.02 / sqrt(2 * n_layer)). Norm weights 1, biases 0.
+#include "core/model/param_layout.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace wb {
+namespace {
+
+constexpr float init_std = 0.02f;  // GPT-2 / nanoGPT
+
+int kv_heads_of(const model_config& c) { return c.kv_heads > 0 ? c.kv_heads : c.heads; }
+
+void check(const model_config& c) {
+  if (c.family != "llama" && c.family != "gpt")
+    throw std::invalid_argument(fmt::format("Invalid 'model.family' '{}': expected llama or gpt", c.family));
+  if (c.heads <= 0 || c.dim % c.heads)
+    throw std::invalid_argument(fmt::format("Invalid 'model.heads' {}: expected a divisor of dim ({})", c.heads, c.dim));
+  if (c.heads % kv_heads_of(c))
+    throw std::invalid_argument(fmt::format("Invalid 'model.kv_heads' {}: expected a divisor of heads ({})", c.kv_heads, c.heads));
+}
+
+}  // namespace
+
+std::vector<param_spec> param_layout(const model_config& c) {
+  check(c);
+  int64_t C = c.dim, V = c.vocab, F = c.ffn, HD = c.head_dim(), Q = c.heads * HD, KV = kv_heads_of(c) * HD;
+  float out_std = init_std / std::sqrt(2.0f * float(c.layers));
+  std::vector<param_spec> p;
+  auto matrix = [&](std::string n, shape_t s, float sd = init_std) { p.push_back({std::move(n), std::move(s), true, param_init::normal, sd}); };
+  auto vec = [&](std::string n, int64_t len, param_init init) { p.push_back({std::move(n), {len}, false, init, 0}); };
+  bool gpt = c.family == "gpt";
+  matrix(gpt ? "wte" : "tok_emb", {V, C});
+  if (gpt) matrix("wpe", {c.seq_len, C});
+  for (int l = 0; l < c.layers; ++l) {
+    std::string L = fmt::format("layers.{}.", l);
+    if (gpt) {
+      vec(L + "ln1.w", C, param_init::ones);
+      vec(L + "ln1.b", C, param_init::zeros);
+      matrix(L + "attn.wq", {Q, C});
+      vec(L + "attn.bq", Q, param_init::zeros);
+      matrix(L + "attn.wk", {KV, C});
+      vec(L + "attn.bk", KV, param_init::zeros);
+      matrix(L + "attn.wv", {KV, C});
+      vec(L + "attn.bv", KV, param_init::zeros);
+      matrix(L + "attn.wo", {C, Q}, out_std);
+      vec(L + "attn.bo", C, param_init::zeros);
+      vec(L + "ln2.w", C, param_init::ones);
+      vec(L + "ln2.b", C, param_init::zeros);
+      matrix(L + "mlp.fc", {F, C});
+      vec(L + "mlp.bfc", F, param_init::zeros);
+      matrix(L + "mlp.proj", {C, F}, out_std);
+      vec(L + "mlp.bproj", C, param_init::zeros);
+    } else {
+      vec(L + "attn_norm", C, param_init::ones);
+      matrix(L + "attn.wq", {Q, C});
+      matrix(L + "attn.wk", {KV, C});
+      matrix(L + "attn.wv", {KV, C});
+      matrix(L + "attn.wo", {C, Q}, out_std);
+      vec(L + "mlp_norm", C, param_init::ones);
+      matrix(L + "mlp.w1", {F, C});
+      matrix(L + "mlp.w3", {F, C});
+      matrix(L + "mlp.w2", {C, F}, out_std);
+    }
+  }
+  if (gpt) {
+    vec("ln_f.w", C, param_init::ones);
+    vec("ln_f.b", C, param_init::zeros);
+  } else {
+    vec("norm", C, param_init::ones);
+  }
+  if (!c.tied_embeddings) matrix("lm_head", {V, C});
+  return p;
+}
+
+long long param_count(const model_config& c) {
+  check(c);
+  long long C = c.dim, V = c.vocab, F = c.ffn, L = c.layers, Q = C / c.heads * c.heads, KV = C / c.heads * kv_heads_of(c);
+  long long head = c.tied_embeddings ? 0 : V * C;
+  if (c.family == "gpt") {
+    long long attn = C * Q + Q + 2 * (C * KV + KV) + Q * C + C, mlp = C * F + F + F * C + C;
+    return V * C + (long long)c.seq_len * C + L * (4 * C + attn + mlp) + 2 * C + head;
+  }
+  long long attn = C * Q + 2 * C * KV + Q * C, mlp = 3 * C * F;
+  return V * C + L * (2 * C + attn + mlp) + C + head;
+}
+
+}  // namespace wb

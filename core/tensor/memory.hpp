@@ -1,0 +1,52 @@
+// Memory accounting by category. Every tensor buffer is allocated here (64-byte aligned) and
+// charged to one category, so live and peak bytes are the real allocations a planner's prediction
+// is compared with. Charged bytes are the requested sizes; the alignment tail (< 64 B a buffer)
+// is not charged. One process-wide accountant, safe to use from several threads.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+
+namespace wb {
+
+enum class mem_category : uint8_t { parameters, gradients, optimizer_state, activations, temporaries };
+constexpr int mem_category_count = 5;
+const char* mem_category_name(mem_category c);
+
+struct mem_stats {
+  size_t live = 0, peak = 0;
+};
+
+class memory_accountant {
+ public:
+  void charge(mem_category c, size_t bytes);
+  void release(mem_category c, size_t bytes);
+  mem_stats category(mem_category c) const;
+  mem_stats total() const;
+  // Peaks restart from the live bytes: call before the phase whose peak you want to measure.
+  void reset_peaks();
+
+ private:
+  mutable std::mutex mutex_;
+  std::array<mem_stats, mem_category_count> by_category_{};
+  mem_stats total_{};
+};
+
+// The accountant every buffer is charged to.
+memory_accountant& memory();
+
+// One aligned allocation, released (and uncharged) when the last tensor viewing it goes away.
+struct buffer {
+  void* data = nullptr;
+  size_t bytes = 0;
+  mem_category category = mem_category::temporaries;
+  buffer(size_t bytes, mem_category c);
+  ~buffer();
+  buffer(const buffer&) = delete;
+  buffer& operator=(const buffer&) = delete;
+};
+
+constexpr size_t buffer_alignment = 64;  // one cache line and one AVX-512 register
+
+}  // namespace wb

@@ -1,0 +1,24 @@
+// Op names, for messages and supports() listings.
+#include "core/tensor/op.hpp"
+
+namespace wb {
+
+const char* op_name(op_kind op) {
+  switch (op) {
+    case op_kind::matmul: return "matmul";
+    case op_kind::add: return "add";
+    case op_kind::mul: return "mul";
+    case op_kind::embedding: return "embedding";
+    case op_kind::rmsnorm: return "rmsnorm";
+    case op_kind::layernorm: return "layernorm";
+    case op_kind::rope: return "rope";
+    case op_kind::attention: return "attention";
+    case op_kind::swiglu: return "swiglu";
+    case op_kind::gelu: return "gelu";
+    case op_kind::softmax: return "softmax";
+    case op_kind::cross_entropy: return "cross_entropy";
+  }
+  return "?";
+}
+
+}  // namespace wb

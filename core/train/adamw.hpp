@@ -1,0 +1,27 @@
+// AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization", Algorithm 2) over a
+// model's flat parameter and gradient arenas; moments m and v are two more arenas charged to
+// `optimizer_state`. Weight decay applies only to parameters marked decay (matrices and
+// embeddings), never to norm weights or biases. fp32 state; one thread (a few ms for ~5M params).
+#pragma once
+#include <vector>
+
+#include "core/model/model.hpp"
+
+namespace wb {
+
+class adamw {
+ public:
+  adamw(const model& m, const optim_config& o);
+  // One update with learning rate lr from the gradients currently in the model's arena.
+  void step(double lr);
+  long long steps() const { return t_; }
+
+ private:
+  const model* model_;
+  optim_config o_;
+  tensor m_, v_;  // (P) each
+  std::vector<std::pair<int64_t, int64_t>> decay_ranges_;  // [begin, end) in the arena
+  long long t_ = 0;
+};
+
+}  // namespace wb

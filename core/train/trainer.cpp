@@ -1,0 +1,52 @@
+// The training step. Each microbatch's loss is backpropagated with seed 1/k (k microbatches), so
+// the accumulated gradient is that of the mean loss over the whole step.
+#include "core/train/trainer.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "core/train/grad_norm.hpp"
+#include "core/train/lr_schedule.hpp"
+
+namespace wb {
+
+trainer::trainer(model& m, compute_backend& backend, trainer_options o)
+    : model_(&m), backend_(&backend), o_(std::move(o)), opt_(m, o_.optim) {}
+
+step_result trainer::step(const tensor& tokens, const tensor& targets) {
+  int64_t rows = tokens.dim(0);
+  if (rows % o_.microbatch)
+    throw std::invalid_argument(fmt::format("Invalid batch: {} rows is not a multiple of microbatch ({})", rows, o_.microbatch));
+  int64_t k = rows / o_.microbatch;
+  step_result r;
+  r.lr = lr_at(o_.optim, step_, o_.total_steps);
+  model_->zero_grad();
+  double loss_sum = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    tape tp(*backend_);
+    int64_t b = i * o_.microbatch, e = b + o_.microbatch;
+    var l = model_->loss(tp, tokens.slice(b, e), targets.slice(b, e), o_.recompute);
+    loss_sum += l->data.f32()[0];
+    tp.backward(l, float(1.0 / double(k)));
+  }
+  r.loss = loss_sum / double(k);
+  grad_stats g = grad_norm(model_->grad_arena());
+  r.grad_norm = g.norm;
+  if (!g.finite || !std::isfinite(r.loss)) {
+    if (o_.nan_policy != "skip")
+      throw std::runtime_error(fmt::format("step {}: non-finite {} (loss {}, grad norm {}); hint: lower optim.lr, or set "
+                                           "train.nan_policy = \"skip\"", step_, std::isfinite(r.loss) ? "gradient" : "loss",
+                                           r.loss, g.norm));
+    r.skipped = true;
+    ++step_;
+    return r;
+  }
+  clip_grad_norm(model_->grad_arena(), g.norm, o_.optim.clip);
+  opt_.step(r.lr);
+  ++step_;
+  return r;
+}
+
+}  // namespace wb

@@ -1,0 +1,42 @@
+// One optimizer step of training: gradient accumulation over microbatches, the NaN/Inf check,
+// global grad-norm clipping, the scheduled learning rate and AdamW. Deterministic: the same model
+// seed, batches and thread count give bit-identical losses.
+#pragma once
+#include <memory>
+
+#include "core/model/model.hpp"
+#include "core/train/adamw.hpp"
+
+namespace wb {
+
+struct step_result {
+  double loss = 0;       // mean over the step's microbatches
+  double grad_norm = 0;  // before clipping
+  double lr = 0;
+  bool skipped = false;  // non-finite loss or gradient under nan_policy "skip"
+};
+
+struct trainer_options {
+  optim_config optim;
+  long long total_steps = 1;
+  int microbatch = 1;                     // rows (sequences) per forward/backward
+  recompute_mode recompute = recompute_mode::none;
+  std::string nan_policy = "stop";        // "stop" throws, "skip" drops the step
+};
+
+class trainer {
+ public:
+  trainer(model& m, compute_backend& backend, trainer_options o);
+  // tokens, targets: i32 (rows, T) with rows a multiple of the microbatch.
+  step_result step(const tensor& tokens, const tensor& targets);
+  long long steps_done() const { return step_; }
+
+ private:
+  model* model_;
+  compute_backend* backend_;
+  trainer_options o_;
+  adamw opt_;
+  long long step_ = 0;
+};
+
+}  // namespace wb
