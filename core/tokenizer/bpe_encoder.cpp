@@ -28,10 +28,10 @@ bpe_encoder::bpe_encoder(const tokenizer& t, size_t cache_entries) : tok_(t), ca
 void bpe_encoder::push_candidate(int32_t pos) {
   int32_t next = symbols_[pos].next;
   if (next < 0) return;
-  uint64_t key = uint64_t(uint32_t(symbols_[pos].id)) << 32 | uint32_t(symbols_[next].id);
-  auto it = tok_.merge_index.find(key);
-  if (it == tok_.merge_index.end()) return;
-  heap_.push_back({uint32_t(it->second >> 32), pos, symbols_[pos].id, symbols_[next].id, int32_t(uint32_t(it->second))});
+  uint32_t rank;
+  int32_t result;
+  if (!tok_.merge_index.find(symbols_[pos].id, symbols_[next].id, rank, result)) return;
+  heap_.push_back({rank, pos, symbols_[pos].id, symbols_[next].id, result});
   std::push_heap(heap_.begin(), heap_.end(), heap_after);
 }
 

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/tokenizer/merge_table.hpp"
 #include "core/tokenizer/pretokenizer.hpp"
 
 namespace wb {
@@ -40,7 +41,7 @@ struct tokenizer {
 
   // Lookups built by tokenizer_index.
   std::unordered_map<std::string, int32_t> model_ids;       // bytes -> id (model vocabulary)
-  std::unordered_map<uint64_t, uint64_t> merge_index;       // left<<32|right -> rank<<32|result
+  merge_table merge_index;
   std::array<int32_t, 256> byte_ids{};                      // byte -> id of its one-byte token
 
   size_t vocab_size() const { return tokens.size(); }
