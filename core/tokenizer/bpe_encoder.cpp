@@ -68,7 +68,7 @@ void bpe_encoder::encode_piece(std::string_view piece, std::vector<int32_t>& out
     }
   }
   size_t before = out.size();
-  auto whole = tok_.ignore_merges ? tok_.model_ids.find(std::string(piece)) : tok_.model_ids.end();
+  auto whole = tok_.ignore_merges ? tok_.model_ids.find(piece) : tok_.model_ids.end();
   if (whole != tok_.model_ids.end()) out.push_back(whole->second);
   else merge(piece, out);
   if (piece.size() <= max_cached_piece) {

@@ -20,6 +20,12 @@ struct tokenizer_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Lets maps keyed by std::string be searched with a std::string_view (no copy on the encode path).
+struct string_view_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct added_token {
   int32_t id;
   std::string content;  // UTF-8 text, matched verbatim in the input
@@ -40,7 +46,7 @@ struct tokenizer {
   std::vector<added_token> added;
 
   // Lookups built by tokenizer_index.
-  std::unordered_map<std::string, int32_t> model_ids;       // bytes -> id (model vocabulary)
+  std::unordered_map<std::string, int32_t, string_view_hash, std::equal_to<>> model_ids;  // bytes -> id
   merge_table merge_index;
   std::array<int32_t, 256> byte_ids{};                      // byte -> id of its one-byte token
 
