@@ -28,10 +28,10 @@ bpe_encoder::bpe_encoder(const tokenizer& t, size_t cache_entries) : tok_(t), ca
 void bpe_encoder::push_candidate(int32_t pos) {
   int32_t next = symbols_[pos].next;
   if (next < 0) return;
-  uint64_t key = uint64_t(uint32_t(symbols_[pos].id)) << 32 | uint32_t(symbols_[next].id);
-  auto it = tok_.merge_index.find(key);
-  if (it == tok_.merge_index.end()) return;
-  heap_.push_back({uint32_t(it->second >> 32), pos, symbols_[pos].id, symbols_[next].id, int32_t(uint32_t(it->second))});
+  uint32_t rank;
+  int32_t result;
+  if (!tok_.merge_index.find(symbols_[pos].id, symbols_[next].id, rank, result)) return;
+  heap_.push_back({rank, pos, symbols_[pos].id, symbols_[next].id, result});
   std::push_heap(heap_.begin(), heap_.end(), heap_after);
 }
 
@@ -68,7 +68,7 @@ void bpe_encoder::encode_piece(std::string_view piece, std::vector<int32_t>& out
     }
   }
   size_t before = out.size();
-  auto whole = tok_.ignore_merges ? tok_.model_ids.find(std::string(piece)) : tok_.model_ids.end();
+  auto whole = tok_.ignore_merges ? tok_.model_ids.find(piece) : tok_.model_ids.end();
   if (whole != tok_.model_ids.end()) out.push_back(whole->second);
   else merge(piece, out);
   if (piece.size() <= max_cached_piece) {

@@ -31,10 +31,6 @@ class bpe_encoder {
   void encode_piece(std::string_view piece, std::vector<int32_t>& out);
 
  private:
-  struct string_hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   struct symbol {
     int32_t id, prev, next;
   };
@@ -49,7 +45,7 @@ class bpe_encoder {
 
   const tokenizer& tok_;
   size_t cache_entries_;
-  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, string_hash, std::equal_to<>> cache_;
+  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, string_view_hash, std::equal_to<>> cache_;
   std::vector<int32_t> cache_ids_;  // (offset, count) in cache_ point here
   std::vector<symbol> symbols_;
   std::vector<candidate> heap_;

@@ -7,7 +7,6 @@ namespace wb {
 
 void tokenizer_index(tokenizer& t) {
   t.model_ids.clear();
-  t.merge_index.clear();
   t.is_added.assign(t.tokens.size(), 0);
   for (auto& a : t.added) {
     if (a.id < 0 || size_t(a.id) >= t.tokens.size()) throw tokenizer_error(fmt::format("added token id {} out of range", a.id));
@@ -20,12 +19,7 @@ void tokenizer_index(tokenizer& t) {
     if (it == t.model_ids.end()) throw tokenizer_error(fmt::format("the vocabulary has no token for byte 0x{:02X}", b));
     t.byte_ids[b] = it->second;
   }
-  for (size_t rank = 0; rank < t.merges.size(); ++rank) {
-    auto& m = t.merges[rank];
-    uint64_t key = uint64_t(uint32_t(m.left)) << 32 | uint32_t(m.right);
-    // A repeated pair keeps its first (lowest) rank, as HF tokenizers does.
-    t.merge_index.emplace(key, uint64_t(rank) << 32 | uint32_t(m.result));
-  }
+  t.merge_index.build(t.merges);
 }
 
 std::string tokenizer_decode(const tokenizer& t, const std::vector<int32_t>& ids) {

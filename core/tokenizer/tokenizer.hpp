@@ -11,12 +11,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/tokenizer/merge_table.hpp"
 #include "core/tokenizer/pretokenizer.hpp"
 
 namespace wb {
 
 struct tokenizer_error : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+// Lets maps keyed by std::string be searched with a std::string_view (no copy on the encode path).
+struct string_view_hash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 struct added_token {
@@ -39,8 +46,8 @@ struct tokenizer {
   std::vector<added_token> added;
 
   // Lookups built by tokenizer_index.
-  std::unordered_map<std::string, int32_t> model_ids;       // bytes -> id (model vocabulary)
-  std::unordered_map<uint64_t, uint64_t> merge_index;       // left<<32|right -> rank<<32|result
+  std::unordered_map<std::string, int32_t, string_view_hash, std::equal_to<>> model_ids;  // bytes -> id
+  merge_table merge_index;
   std::array<int32_t, 256> byte_ids{};                      // byte -> id of its one-byte token
 
   size_t vocab_size() const { return tokens.size(); }

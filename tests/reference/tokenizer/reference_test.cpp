@@ -14,7 +14,6 @@
 
 #include "core/tokenizer/bpe_encoder.hpp"
 #include "core/tokenizer/tokenizer_json.hpp"
-#include "core/tokenizer/tokenizer_train.hpp"
 
 using namespace wb;
 namespace fs = std::filesystem;
@@ -120,14 +119,20 @@ TEST_CASE("a tokenizer trained by wb encodes the comparison corpus exactly as tr
     WARN("SKIPPED: " << skip);
     return;
   }
-  tokenizer_train_options o;
-  o.vocab_size = 3000;
-  o.texts = corpus_docs();
-  o.texts.resize(o.texts.size() / 2);  // the other half holds text the merges were not fitted to
-  o.special_tokens = {"<|begin_of_text|>", "<|end_of_text|>", "<|endoftext|>"};
-  tokenizer t = tokenizer_train(o);
+  // Trained by the command, on the first half of the corpus (the second half is text it was not fitted to).
+  auto docs = corpus_docs();
+  fs::path text = work_dir / "train-half.txt", json = work_dir / "trained-tokenizer.json";
+  {
+    std::ofstream out(text, std::ios::binary);
+    for (size_t i = 0; i < docs.size() / 2; ++i) out << docs[i] << "<|end_of_text|>";
+  }
+  std::string log;
+  REQUIRE(run("'" WB_BINARY "' data tokenizer-train --vocab 3000 --in '" + text.string() + "' --out '" + json.string() +
+                  "' --special '<|begin_of_text|>' '<|end_of_text|>' '<|endoftext|>' 2>&1",
+              &log) == 0);
+  INFO(log);
+  tokenizer t = tokenizer_load(json.string());
   REQUIRE(t.vocab_size() == 3000);
-  fs::path json = work_dir / "trained-tokenizer.json";
-  tokenizer_save(t, json.string());
+  REQUIRE(t.added.size() == 3);
   compare_with_reference(json);
 }
