@@ -27,5 +27,6 @@ command add_check_command(CLI::App& app);
 command add_show_command(CLI::App& app);
 command add_schema_command(CLI::App& app);
 command add_data_command(CLI::App& app);
+command add_run_command(CLI::App& app);
 
 }  // namespace wb

@@ -1,0 +1,166 @@
+// `wb run RECIPE [key=value ...] [--steps N] [--out DIR] [--rehearse]`: train on this machine, or
+// say why the recipe does not fit it and how to rehearse it.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "cli/command.hpp"
+#include "core/model/param_layout.hpp"
+#include "core/recipe/canonical.hpp"
+#include "core/run/machine.hpp"
+#include "core/run/rehearsal.hpp"
+#include "core/run/train_run.hpp"
+#include "core/tokenizer/tokenizer_json.hpp"
+#include "core/util/atomic_file.hpp"
+#include "lua/recipe_eval.hpp"
+
+namespace fs = std::filesystem;
+
+namespace wb {
+namespace {
+
+struct run_args {
+  recipe_args recipe;
+  long long steps = 0;
+  std::string out;
+  bool rehearse = false;
+  int threads = -1;
+};
+
+std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / double(1ull << 30)); }
+
+std::string duration(double s) {
+  if (!std::isfinite(s)) return "?";
+  long long t = (long long)std::llround(s);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+std::string default_run_dir(const std::string& name) {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return fmt::format("runs/{}-{}", name, stamp);
+}
+
+// Says what the recipe needs and what this machine has; true when it does not fit.
+bool refuse_if_too_big(const std::string& path, const recipe& r, const machine_info& mi) {
+  double need = model_state_bytes(r);
+  bool remote = r.cluster.instance != "local";
+  if (!remote && need < 0.8 * double(mi.memory_available)) return false;
+  long long params = param_count(r.model);
+  std::fprintf(stderr,
+               "%s: this recipe trains %s parameters (%s, %d layers x %d dim)%s; its weights, gradients and AdamW "
+               "state alone need about %s, and this machine has %s available (of %s) and %d cores.\n"
+               "  Rehearse it here at small scale (same family, data mix, tokenizer, optimizer and schedule):\n"
+               "    wb run %s --rehearse\n"
+               "  Run it on its cluster through Slurm with --launcher slurm (not yet available: the distributed "
+               "runtime is issue 7).\n",
+               path.c_str(), fmt::format("{:.3g}B", double(params) / 1e9).c_str(), r.model.family.c_str(),
+               r.model.layers, r.model.dim,
+               remote ? fmt::format(" on {} x {}", r.cluster.nodes, r.cluster.instance).c_str() : "",
+               gib(need).c_str(), gib(double(mi.memory_available)).c_str(), gib(double(mi.memory_total)).c_str(),
+               mi.cores, path.c_str());
+  return true;
+}
+
+void draw(const step_report& s, bool tty, long long log_every) {
+  if (!tty && s.step % log_every != 0 && s.step != s.steps && s.step != 1) return;
+  int width = 24, filled = int(double(width) * double(s.step) / double(s.steps));
+  std::string line = fmt::format("step {:>5}/{} [{}{}] loss {:.4f} lr {:.2e} grad {:.3g} {:.0f} tok/s ETA {}{}", s.step,
+                                 s.steps, std::string(size_t(filled), '#'), std::string(size_t(width - filled), '.'),
+                                 s.loss, s.lr, s.grad_norm, s.tokens_per_s, duration(s.eta_s),
+                                 s.skipped ? " (skipped: non-finite)" : "");
+  if (tty) std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), s.step == s.steps ? "\n" : "");
+  else std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+int run(const run_args& a) {
+  eval_options eo;
+  eo.trust = a.recipe.trust;
+  resolved_recipe res = recipe_load(a.recipe.path, a.recipe.overrides, eo);
+  if (!res.ok()) {
+    std::fputs(format_diagnostics(res.errors).c_str(), stderr);
+    return 1;
+  }
+  recipe r = *res.config;
+  if (a.threads >= 0) r.train.threads = a.threads;
+  machine_info mi = machine_probe();
+  std::vector<std::string> notes;
+  if (a.rehearse) {
+    auto plan = rehearsal_scale(r, a.steps > 0 ? a.steps : 20, "data/default");
+    r = plan.scaled;
+    notes = plan.notes;
+    r.model.vocab = int(tokenizer_load(r.data.tokenizer).vocab_size());
+    std::printf("rehearsal of %s:\n", a.recipe.path.c_str());
+    for (auto& n : notes) std::printf("  - %s\n", n.c_str());
+  } else if (refuse_if_too_big(a.recipe.path, r, mi)) {
+    return 1;
+  }
+
+  std::string dir = a.out.empty() ? default_run_dir(r.name) : a.out;
+  fs::create_directories(dir);
+  nlohmann::ordered_json meta;
+  meta["recipe_hash"] = res.hash;
+  meta["files"] = res.files;
+  meta["recipe"] = recipe_to_json(res.tree);
+  if (a.rehearse) meta["rehearsal"] = notes;
+  atomic_write_file((fs::path(dir) / "recipe.json").string(), meta.dump(2) + "\n");
+  std::printf("run %s (recipe_hash %s) -> %s\n", r.name.c_str(), res.hash.substr(0, 16).c_str(), dir.c_str());
+  std::fflush(stdout);
+
+  cpu_backend backend(r.train.threads);
+  bool tty = isatty(2);
+  run_options ro;
+  ro.run_dir = dir;
+  ro.steps = a.rehearse ? 0 : a.steps;
+  run_observer obs;
+  obs.on_step = [&](const step_report& s) { draw(s, tty, r.train.log_every); };
+  obs.on_eval = [&](const eval_report& e) {
+    std::string by;
+    for (auto& [name, loss] : e.by_source) by += fmt::format(" {} {:.4f}", name, loss);
+    std::fprintf(stderr, "%seval at step %lld: loss %.4f (%s )\n", tty ? "\r\033[K" : "", e.step, e.loss, by.c_str());
+  };
+  run_summary s = train_run(r, backend, ro, obs);
+  std::printf("trained %lld steps in %s: loss %.4f -> %.4f", s.steps, duration(s.seconds).c_str(), s.first_loss,
+              s.last_loss);
+  if (!s.evals.empty()) std::printf(", eval loss %.4f", s.evals.back().loss);
+  std::printf("; %lld parameters; metrics in %s/metrics.jsonl\n", s.params, dir.c_str());
+  if (a.rehearse)
+    std::printf("rehearsal passed: recipe valid, tokenizer and %zu data sources loaded, %s model built and trained "
+                "%lld steps with the recipe's optimizer and schedule%s\n",
+                r.data.sources.size(), r.model.family.c_str(), s.steps,
+                s.last_loss < s.first_loss ? ", loss falling" : ", but the loss did not fall");
+  return 0;
+}
+
+}  // namespace
+
+command add_run_command(CLI::App& app) {
+  auto* sub = app.add_subcommand("run", "Train a recipe on this machine (or rehearse a cluster recipe at small scale)");
+  auto a = std::make_shared<run_args>();
+  a->recipe.add_to(sub);
+  sub->add_option("--steps", a->steps, "Optimizer steps (default: the recipe's train.steps; 20 with --rehearse)");
+  sub->add_option("--out", a->out, "Run directory (default runs/NAME-TIMESTAMP)");
+  sub->add_flag("--rehearse", a->rehearse, "Run the recipe scaled down to fit this machine, for a few steps");
+  sub->add_option("--threads", a->threads, "CPU threads (default: train.threads, 0 = every core)");
+  return {sub, [a] {
+    try {
+      return run(*a);
+    } catch (std::exception& e) {
+      std::string msg = e.what();
+      std::fprintf(stderr, "\nwb run: %s\n", msg.c_str());
+      if (msg.find("data/default") != std::string::npos)
+        std::fprintf(stderr, "  hint: build the default data mix with scripts/make-default-data\n");
+      return 1;
+    }
+  }};
+}
+
+}  // namespace wb

@@ -1,0 +1,162 @@
+// The training loop; see the header.
+#include "core/run/train_run.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "core/data/data_error.hpp"
+#include "core/data/data_loader.hpp"
+#include "core/model/model.hpp"
+#include "core/run/metrics_log.hpp"
+#include "core/tensor/memory.hpp"
+#include "core/tensor/tape.hpp"
+#include "core/tokenizer/tokenizer_json.hpp"
+#include "core/train/trainer.hpp"
+
+namespace wb {
+namespace {
+
+// Splits loader rows of T+1 tokens into inputs (rows, T) and next-token targets (rows, T).
+void fill_batch(const std::vector<uint32_t>& rows, int T, const tensor& tokens, const tensor& targets) {
+  int64_t n = tokens.dim(0);
+  int32_t* x = tokens.i32();
+  int32_t* y = targets.i32();
+  for (int64_t r = 0; r < n; ++r)
+    for (int t = 0; t < T; ++t) {
+      x[r * T + t] = int32_t(rows[size_t(r) * (T + 1) + t]);
+      y[r * T + t] = int32_t(rows[size_t(r) * (T + 1) + t + 1]);
+    }
+}
+
+eval_report evaluate(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
+                     long long step) {
+  eval_report e;
+  e.step = step;
+  const int T = r.model.seq_len, B = r.parallel.microbatch;
+  tensor tokens({B, T}, mem_category::activations, dtype::i32), targets({B, T}, mem_category::activations, dtype::i32);
+  std::vector<uint32_t> rows;
+  double weighted = 0, weight_sum = 0;
+  for (size_t s = 0; s < loader.sources(); ++s) {
+    double sum = 0;
+    long long batches = 0;
+    for (long long b = 0; b < r.train.eval_batches; ++b) {
+      if (loader.valid_batch(s, uint64_t(b * B), size_t(B), rows) < size_t(B)) break;
+      fill_batch(rows, T, tokens, targets);
+      tape tp(backend, /*recording=*/false);
+      sum += m.loss(tp, tokens, targets)->data.f32()[0];
+      ++batches;
+    }
+    if (batches == 0) continue;
+    double loss = sum / double(batches);
+    e.by_source.emplace_back(loader.source(s).name, loss);
+    double w = r.data.sources[s].weight;
+    weighted += w * loss;
+    weight_sum += w;
+  }
+  e.loss = weight_sum > 0 ? weighted / weight_sum : NAN;
+  return e;
+}
+
+nlohmann::ordered_json memory_peaks() {
+  nlohmann::ordered_json j;
+  for (int c = 0; c < mem_category_count; ++c)
+    j[mem_category_name(mem_category(c))] = memory().category(mem_category(c)).peak;
+  j["total"] = memory().total().peak;
+  return j;
+}
+
+}  // namespace
+
+run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,
+                      const run_observer& observer) {
+  run_summary summary;
+  const long long steps = options.steps > 0 ? options.steps : r.train.steps;
+  const int T = r.model.seq_len;
+
+  // Data first: a missing shard set or tokenizer mismatch is reported before any model memory.
+  tokenizer tok = tokenizer_load(r.data.tokenizer);
+  if (tok.vocab_size() > size_t(r.model.vocab))
+    throw data_error(fmt::format("{}: the tokenizer has {} tokens but model.vocab is {}; set model.vocab >= {}",
+                                 r.data.tokenizer, tok.vocab_size(), r.model.vocab, tok.vocab_size()));
+  std::vector<loader_source> sources;
+  for (auto& s : r.data.sources) sources.push_back({s.name, s.path, s.weight});
+  loader_options lo;
+  lo.seq_len = T;
+  lo.seed = uint64_t(r.train.seed);
+  lo.valid_fraction = r.data.valid_fraction;
+  lo.repeat = r.data.on_exhaust == "repeat";
+  lo.tokenizer_fingerprint = tokenizer_fingerprint(tok);
+  lo.vocab_size = uint32_t(r.model.vocab);
+  data_loader loader(sources, lo);
+
+  backend.set_threads(r.train.threads);
+  model m(r.model, uint64_t(r.model.init_seed));
+  summary.params = m.num_params();
+  trainer_options to;
+  to.optim = r.optim;
+  to.total_steps = steps;
+  to.microbatch = r.parallel.microbatch;
+  to.recompute = recompute_from_string(r.parallel.recompute);
+  to.nan_policy = r.train.nan_policy;
+  trainer tr(m, backend, to);
+
+  metrics_log metrics((std::filesystem::path(options.run_dir) / "metrics.jsonl").string());
+  const int rows = r.parallel.global_batch;
+  tensor tokens({rows, T}, mem_category::activations, dtype::i32), targets({rows, T}, mem_category::activations, dtype::i32);
+  std::vector<uint32_t> batch;
+  auto start = std::chrono::steady_clock::now();
+  double trained_seconds = 0;
+  for (long long step = 1; step <= steps; ++step) {
+    memory().reset_peaks();
+    auto t0 = std::chrono::steady_clock::now();
+    loader.next_batch(rows, batch);
+    fill_batch(batch, T, tokens, targets);
+    step_result res = tr.step(tokens, targets);
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    trained_seconds += dt;
+
+    step_report rep;
+    rep.step = step;
+    rep.steps = steps;
+    rep.tokens = step * rows * T;
+    rep.loss = res.loss;
+    rep.lr = res.lr;
+    rep.grad_norm = res.grad_norm;
+    rep.step_time_s = dt;
+    rep.tokens_per_s = double(rows) * T / dt;
+    rep.eta_s = trained_seconds / double(step) * double(steps - step);
+    rep.skipped = res.skipped;
+    if (step == 1) summary.first_loss = res.loss;
+    summary.last_loss = res.loss;
+    nlohmann::ordered_json j;
+    j["step"] = step;
+    j["loss"] = res.loss;
+    j["lr"] = res.lr;
+    j["grad_norm"] = res.grad_norm;
+    j["tokens"] = rep.tokens;
+    j["tokens_per_s"] = rep.tokens_per_s;
+    j["step_time_s"] = dt;
+    j["skipped"] = res.skipped;
+    j["peak_memory_bytes"] = memory_peaks();
+    metrics.write(j);
+    if (observer.on_step) observer.on_step(rep);
+
+    if ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps) {
+      eval_report e = evaluate(r, m, backend, loader, step);
+      nlohmann::ordered_json ej;
+      ej["step"] = step;
+      ej["eval_loss"] = e.loss;
+      for (auto& [name, loss] : e.by_source) ej["eval_loss_by_source"][name] = loss;
+      metrics.write(ej);
+      summary.evals.push_back(e);
+      if (observer.on_eval) observer.on_eval(e);
+    }
+  }
+  summary.steps = steps;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace wb

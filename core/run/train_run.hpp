@@ -1,0 +1,48 @@
+// One training run of a recipe on this process: the model, the blended data loader, the trainer,
+// evaluation on the held-out split, metrics.jsonl and the progress callbacks. The compute backend
+// is passed in (core does not depend on backends). Memory peaks come from the engine's accountant.
+#pragma once
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/recipe/recipe.hpp"
+#include "core/tensor/backend.hpp"
+
+namespace wb {
+
+struct run_options {
+  std::string run_dir;      // exists; metrics.jsonl is written here
+  long long steps = 0;      // 0: the recipe's train.steps
+};
+
+struct step_report {
+  long long step = 0, steps = 0, tokens = 0;  // step is 1-based; tokens trained so far
+  double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, step_time_s = 0, eta_s = 0;
+  bool skipped = false;
+};
+
+struct eval_report {
+  long long step = 0;
+  double loss = 0;  // mean over sources, weighted by the mix
+  std::vector<std::pair<std::string, double>> by_source;
+};
+
+struct run_observer {
+  std::function<void(const step_report&)> on_step;
+  std::function<void(const eval_report&)> on_eval;
+};
+
+struct run_summary {
+  long long steps = 0;
+  double first_loss = 0, last_loss = 0, seconds = 0;
+  std::vector<eval_report> evals;
+  long long params = 0;
+};
+
+// Throws data_error / tokenizer_error / std::runtime_error with a message for the user.
+run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,
+                      const run_observer& observer = {});
+
+}  // namespace wb

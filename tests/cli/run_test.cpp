@@ -1,0 +1,110 @@
+// `wb run` as a user meets it: a small recipe trains, writes its run directory and metrics, the
+// loss falls; a cluster recipe is refused before anything is allocated; --rehearse runs it scaled.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/recipe_fixture.hpp"
+#include "tests/support/run_command.hpp"
+
+using namespace wb::test;
+
+namespace {
+std::string wb_cmd(const std::string& args) { return wb_binary() + " " + args; }
+
+// A corpus with a repeated pattern (learnable in a few steps), its tokenizer and shard sets, and a
+// recipe small enough to train in seconds.
+struct small_run {
+  recipe_dir dir;
+  small_run() {
+    for (int i = 0; i < 40; ++i) {
+      std::string text;
+      for (int k = 0; k < 30; ++k) text += "the cat sat on the mat. 猫がマットの上に座った。 ";
+      dir.write("ja/doc" + std::to_string(i) + ".txt", text);
+      dir.write("en/doc" + std::to_string(i) + ".txt", "one two three four five six seven eight nine ten. " + text);
+    }
+    REQUIRE(run_command(wb_cmd("data tokenizer-train --vocab 320 --in ja/doc0.txt en/doc0.txt --out tok.json")).status == 0);
+    REQUIRE(run_command(wb_cmd("data prepare --tokenizer tok.json --in ja --out sets/ja")).status == 0);
+    REQUIRE(run_command(wb_cmd("data prepare --tokenizer tok.json --in en --out sets/en")).status == 0);
+    dir.write("small.lua",
+              "return recipe {\n"
+              "  name = \"small\",\n"
+              "  model = model { family = \"llama\", layers = 2, dim = 64, heads = 4, kv_heads = 2, ffn = 128,\n"
+              "                  vocab = 320, seq_len = 32, tied_embeddings = true },\n"
+              "  data = data { tokenizer = \"tok.json\", valid_fraction = 0.1,\n"
+              "    sources = { ja = source { path = \"sets/ja\", weight = 0.7 }, en = source { path = \"sets/en\", weight = 0.3 } } },\n"
+              "  parallel = parallel { microbatch = 4, global_batch = 8 },\n"
+              "  optim = optim { lr = 1e-2, warmup_steps = 2 },\n"
+              "  train = train { steps = 12, log_every = 4, eval_every = 6, eval_batches = 2 },\n"
+              "}\n");
+  }
+};
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("wb run trains a small recipe, logs every step and the loss falls", "[cli][run]") {
+  small_run s;
+  auto r = run_command(wb_cmd("run small.lua --out run1 --threads 1"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("step     1/12") && Catch::Contains("step    12/12") &&
+                        Catch::Contains("eval at step 6: loss ") && Catch::Contains("trained 12 steps in "));
+  auto lines = read_jsonl("run1/metrics.jsonl");
+  std::vector<nlohmann::json> steps;
+  for (auto& l : lines) if (l.contains("loss")) steps.push_back(l);
+  REQUIRE(steps.size() == 12);
+  for (const char* key : {"step", "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "step_time_s"})
+    CHECK(steps[0].contains(key));
+  CHECK(steps[0]["peak_memory_bytes"]["parameters"].get<double>() > 0);
+  CHECK(steps[11]["tokens"] == 12 * 8 * 32);
+  CHECK(steps[11]["loss"].get<double>() < steps[0]["loss"].get<double>() - 1.0);
+  int evals = 0;
+  for (auto& l : lines) if (l.contains("eval_loss")) ++evals;
+  CHECK(evals == 2);
+  // the resolved recipe and its hash are in the run directory
+  std::ifstream in("run1/recipe.json");
+  auto meta = nlohmann::json::parse(in);
+  CHECK(meta["recipe_hash"].get<std::string>().size() == 64);
+  CHECK(meta["recipe"]["model"]["dim"] == 64);
+}
+
+TEST_CASE("wb run --steps and overrides change the run", "[cli][run]") {
+  small_run s;
+  auto r = run_command(wb_cmd("run small.lua --out run2 --steps 3 optim.lr=0.005 --threads 1"));
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("trained 3 steps"));
+}
+
+TEST_CASE("two runs with the same seed log bit-identical losses", "[cli][run][determinism]") {
+  small_run s;
+  REQUIRE(run_command(wb_cmd("run small.lua --out a --steps 4 --threads 2")).status == 0);
+  REQUIRE(run_command(wb_cmd("run small.lua --out b --steps 4 --threads 2")).status == 0);
+  auto a = read_jsonl("a/metrics.jsonl"), b = read_jsonl("b/metrics.jsonl");
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].contains("loss")) CHECK(a[i]["loss"].get<double>() == b[i]["loss"].get<double>());
+}
+
+TEST_CASE("wb run refuses a cluster recipe before allocating, and suggests --rehearse", "[cli][run]") {
+  auto r = run_command(wb_cmd(std::string("run ") + WB_SOURCE_DIR + "/recipes/llama3_70b_cpt.lua"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("this recipe trains 70.6B parameters (llama, 80 layers x 8192 dim) on 32 x p5.48xlarge") &&
+                        Catch::Contains("--rehearse") && Catch::Contains("this machine has"));
+}
+
+TEST_CASE("wb run without its data says how to make it", "[cli][run]") {
+  small_run s;
+  std::filesystem::remove_all("sets/en");
+  auto r = run_command(wb_cmd("run small.lua --out run3"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("wb run: sets/en: no such shard set; prepare it with wb data prepare"));
+}
