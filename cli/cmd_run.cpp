@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fmt/format.h>
@@ -94,7 +95,9 @@ int run(const run_args& a) {
   machine_info mi = machine_probe();
   std::vector<std::string> notes;
   if (a.rehearse) {
-    auto plan = rehearsal_scale(r, a.steps > 0 ? a.steps : 20, "data/default");
+    // WB_DEFAULT_DATA moves the default mix (tests build a small one elsewhere).
+    const char* default_data = std::getenv("WB_DEFAULT_DATA");
+    auto plan = rehearsal_scale(r, a.steps > 0 ? a.steps : 20, default_data ? default_data : "data/default");
     r = plan.scaled;
     notes = plan.notes;
     r.model.vocab = int(tokenizer_load(r.data.tokenizer).vocab_size());

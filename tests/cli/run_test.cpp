@@ -108,3 +108,21 @@ TEST_CASE("wb run without its data says how to make it", "[cli][run]") {
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Catch::Contains("wb run: sets/en: no such shard set; prepare it with wb data prepare"));
 }
+
+TEST_CASE("wb run --rehearse runs a cluster recipe scaled down and says what it changed", "[cli][run][rehearse]") {
+  small_run s;
+  // A default mix of four sources, as scripts/make-default-data makes (smaller).
+  for (const char* name : {"code", "math"})
+    REQUIRE(run_command(wb_cmd(std::string("data prepare --tokenizer tok.json --in en --out dd/") + name)).status == 0);
+  for (const char* name : {"ja", "en"})
+    REQUIRE(run_command(wb_cmd(std::string("data prepare --tokenizer tok.json --in ") + name + " --out dd/" + name)).status == 0);
+  std::filesystem::copy_file("tok.json", "dd/tokenizer.json");
+  auto r = run_command("WB_DEFAULT_DATA=dd " + wb_cmd(std::string("run ") + WB_SOURCE_DIR +
+                                                      "/recipes/llama3_8b_cpt.lua --rehearse --steps 3 --out reh --threads 1"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("model scaled from 32 layers x 4096 dim (32 heads, 8 kv heads, ffn 14336) to 2 x 256") &&
+                        Catch::Contains("is not on this machine: rehearsing on the default mix in dd") &&
+                        Catch::Contains("init \"hf:/fsx/models/Meta-Llama-3-8B\" replaced by random weights") &&
+                        Catch::Contains("trained 3 steps") && Catch::Contains("rehearsal passed: recipe valid"));
+}
