@@ -14,7 +14,7 @@ void add_forward(op_call& c, int threads) {
   int64_t n = c.in[0].numel(), m = c.in[1].numel();
   parallel_for(n / m, threads, [&](int64_t r) {
     for (int64_t j = 0; j < m; ++j) out[r * m + j] = a[r * m + j] + b[j];
-  });
+  }, n);
 }
 
 void add_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
@@ -29,7 +29,7 @@ void add_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din
     parallel_chunks(m, threads, [&](int64_t j0, int64_t j1) {
       for (int64_t r = 0; r < n / m; ++r)
         for (int64_t j = j0; j < j1; ++j) db[j] += dy[r * m + j];
-    });
+    }, n);
   }
 }
 

@@ -60,7 +60,7 @@ void matmul_forward(op_call& c, int threads) {
   int64_t sb = d.b_shared ? 0 : d.K * d.N;
   parallel_for(d.batch, threads, [&](int64_t i) {
     gemm(C + i * d.M * d.N, A + i * d.M * d.K, ta, B + i * sb, tb, d.M, d.N, d.K, false);
-  });
+  }, d.batch * d.M * d.N * d.K);
 }
 
 void matmul_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
@@ -84,10 +84,10 @@ void matmul_backward(const op_call& c, const tensor& dout, std::vector<tensor>& 
     if (dB) grad_b(0);
     return;
   }
-  if (dA) parallel_for(d.batch, threads, grad_a);
+  if (dA) parallel_for(d.batch, threads, grad_a, d.batch * d.M * d.N * d.K);
   if (dB) {
     if (d.b_shared) for (int64_t i = 0; i < d.batch; ++i) grad_b(i);  // one shared dB: in order
-    else parallel_for(d.batch, threads, grad_b);
+    else parallel_for(d.batch, threads, grad_b, d.batch * d.M * d.N * d.K);
   }
 }
 

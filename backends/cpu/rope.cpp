@@ -45,7 +45,7 @@ void rotate(const float* x, float* y, bool accumulate, const tensor& shape_of, d
         }
       }
     }
-  });
+  }, shape_of.numel());
 }
 
 }  // namespace
