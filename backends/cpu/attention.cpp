@@ -65,7 +65,7 @@ void attention_forward(op_call& c, int threads) {
     strided O(out + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
     probabilities(g, Q, K, p, lse + bh * g.T, true);
     O.noalias() = p * V;
-  });
+  }, g.B * g.NH * g.T * g.T);
 }
 
 // dV += P^T dO; dP = dO V^T; dS = P * (dP - rowsum(P * dP)); dQ += scale dS K; dK += scale dS^T Q.
@@ -114,7 +114,7 @@ void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor
       dQ.noalias() += dp * K;
       dK.noalias() += dp.transpose() * Q;
     }
-  });
+  }, g.B * g.NH * g.T * g.T);
 }
 
 }  // namespace wb::cpu

@@ -13,7 +13,7 @@ cpu_backend::cpu_backend(int threads) { set_threads(threads); }
 
 void cpu_backend::set_threads(int threads) {
   threads_ = threads > 0 ? threads : omp_get_num_procs();
-  Eigen::setNbThreads(threads_);
+  Eigen::setNbThreads(1);  // matmul.cpp splits products over threads itself
 }
 
 #define WB_CPU_DISPATCH(call)                   \

@@ -30,18 +30,24 @@ WB_CPU_OP(softmax)
 WB_CPU_OP(cross_entropy)
 #undef WB_CPU_OP
 
-// f(i) for i in [0, n), statically split over threads.
+// Below this many elements of work a loop runs on one thread: waking a team costs more than it
+// saves (PyTorch's at::internal::GRAIN_SIZE is the same 32768).
+constexpr int64_t parallel_grain = 32768;
+inline int team(int threads, int64_t work) { return work >= parallel_grain ? threads : 1; }
+
+// f(i) for i in [0, n), statically split over threads; `work` is the elements touched in all
+// (default n). Every kernel gives each output to one thread, so results never depend on the split.
 template <class F>
-void parallel_for(int64_t n, int threads, F f) {
-#pragma omp parallel for num_threads(threads) schedule(static)
+void parallel_for(int64_t n, int threads, F f, int64_t work = -1) {
+#pragma omp parallel for num_threads(team(threads, work < 0 ? n : work)) schedule(static)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
 // f(begin, end) on `threads` contiguous chunks of [0, n). Reductions that give each thread its own
 // output columns stay deterministic whatever the thread count.
 template <class F>
-void parallel_chunks(int64_t n, int threads, F f) {
-#pragma omp parallel num_threads(threads)
+void parallel_chunks(int64_t n, int threads, F f, int64_t work) {
+#pragma omp parallel num_threads(team(threads, work))
   {
     int64_t nt = 1, t = 0;
 #ifdef _OPENMP

@@ -14,7 +14,7 @@ void add_forward(op_call& c, int threads) {
   int64_t n = c.in[0].numel(), m = c.in[1].numel();
   parallel_for(n / m, threads, [&](int64_t r) {
     for (int64_t j = 0; j < m; ++j) out[r * m + j] = a[r * m + j] + b[j];
-  });
+  }, n);
 }
 
 void add_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
@@ -29,7 +29,7 @@ void add_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din
     parallel_chunks(m, threads, [&](int64_t j0, int64_t j1) {
       for (int64_t r = 0; r < n / m; ++r)
         for (int64_t j = j0; j < j1; ++j) db[j] += dy[r * m + j];
-    });
+    }, n);
   }
 }
 
@@ -59,13 +59,17 @@ void swiglu_forward(op_call& c, int threads) {
 
 void swiglu_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
   const float *a = c.in[0].f32(), *b = c.in[1].f32(), *dy = dout.f32();
-  float* da = din[0].defined() ? din[0].f32() : nullptr;
-  float* db = din[1].defined() ? din[1].f32() : nullptr;
-  parallel_for(dout.numel(), threads, [&](int64_t i) {
-    float s = 1.0f / (1.0f + exp_approx(-a[i]));
-    if (da) da[i] += dy[i] * b[i] * s * (1.0f + a[i] * (1.0f - s));
-    if (db) db[i] += dy[i] * a[i] * s;
-  });
+  // Both gradients are wanted in a model; a throwaway buffer keeps the loop branch-free (vectorised).
+  tensor spare = din[0].defined() && din[1].defined() ? tensor() : tensor({dout.numel()}, mem_category::temporaries);
+  float* da = din[0].defined() ? din[0].f32() : spare.f32();
+  float* db = din[1].defined() ? din[1].f32() : spare.f32();
+  parallel_chunks(dout.numel(), threads, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      float s = 1.0f / (1.0f + exp_approx(-a[i]));
+      da[i] += dy[i] * b[i] * s * (1.0f + a[i] * (1.0f - s));
+      db[i] += dy[i] * a[i] * s;
+    }
+  }, dout.numel());
 }
 
 // GELU, tanh approximation as GPT-2 uses it (Hendrycks & Gimpel 2016, eq. in section 2;

@@ -18,7 +18,7 @@ void embedding_forward(op_call& c, int threads) {
     if (ids[n] < 0 || ids[n] >= V) throw std::out_of_range(fmt::format("Invalid embedding id {}: expected 0 to {}", ids[n], V - 1));
   parallel_for(N, threads, [&](int64_t n) {
     for (int64_t i = 0; i < C; ++i) out[n * C + i] = w[ids[n] * C + i];
-  });
+  }, N * C);
 }
 
 void embedding_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
@@ -30,7 +30,7 @@ void embedding_backward(const op_call& c, const tensor& dout, std::vector<tensor
   parallel_chunks(C, threads, [&](int64_t i0, int64_t i1) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = i0; i < i1; ++i) dw[ids[n] * C + i] += dy[n * C + i];
-  });
+  }, N * C);
 }
 
 }  // namespace wb::cpu

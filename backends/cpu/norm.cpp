@@ -18,7 +18,7 @@ void rmsnorm_forward(op_call& c, int threads) {
     float r = 1.0f / std::sqrt(ss / C + c.attrs.eps);
     rstd[n] = r;
     for (int64_t i = 0; i < C; ++i) y[n * C + i] = xr[i] * r * w[i];
-  });
+  }, N * C);
 }
 
 // dx = rstd * (g - xhat * mean(g * xhat)), g = dy * w, xhat = x * rstd; dw += sum_n dy * xhat
@@ -33,14 +33,14 @@ void rmsnorm_backward(const op_call& c, const tensor& dout, std::vector<tensor>&
       for (int64_t i = 0; i < C; ++i) dot += dyr[i] * w[i] * xr[i] * r;
       dot /= C;
       for (int64_t i = 0; i < C; ++i) dx[n * C + i] += r * (dyr[i] * w[i] - xr[i] * r * dot);
-    });
+    }, N * C);
   }
   if (din[1].defined()) {
     float* dw = din[1].f32();
     parallel_chunks(C, threads, [&](int64_t i0, int64_t i1) {
       for (int64_t n = 0; n < N; ++n)
         for (int64_t i = i0; i < i1; ++i) dw[i] += dy[n * C + i] * x[n * C + i] * rstd[n];
-    });
+    }, N * C);
   }
 }
 
@@ -60,7 +60,7 @@ void layernorm_forward(op_call& c, int threads) {
     mean[n] = m;
     rstd[n] = r;
     for (int64_t i = 0; i < C; ++i) y[n * C + i] = (xr[i] - m) * r * w[i] + b[i];
-  });
+  }, N * C);
 }
 
 // As llm.c layernorm_backward: dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w
@@ -81,7 +81,7 @@ void layernorm_backward(const op_call& c, const tensor& dout, std::vector<tensor
       gm /= C;
       gx /= C;
       for (int64_t i = 0; i < C; ++i) dx[n * C + i] += r * (dyr[i] * w[i] - gm - (xr[i] - m) * r * gx);
-    });
+    }, N * C);
   }
   float* dw = din[1].defined() ? din[1].f32() : nullptr;
   float* db = din[2].defined() ? din[2].f32() : nullptr;
@@ -92,7 +92,7 @@ void layernorm_backward(const op_call& c, const tensor& dout, std::vector<tensor
           if (dw) dw[i] += dy[n * C + i] * (x[n * C + i] - mean[n]) * rstd[n];
           if (db) db[i] += dy[n * C + i];
         }
-    });
+    }, N * C);
 }
 
 }  // namespace wb::cpu

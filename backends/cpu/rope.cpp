@@ -3,17 +3,16 @@
 // head is (x[i], x[i + HD/2]), not the interleaved (x[2i], x[2i+1]) of Meta's complex form.
 // angle(t, i) = t * theta^(-2i / HD), positions t = 0..T-1.
 #include <cmath>
-#include <vector>
 
 #include "backends/cpu/cpu_kernels.hpp"
 
 namespace wb::cpu {
 namespace {
 
-// cos and sin tables (T, HD/2), computed in double then rounded once.
-void rope_tables(int64_t T, int64_t half, double theta, std::vector<float>& cs, std::vector<float>& sn) {
-  cs.resize(T * half);
-  sn.resize(T * half);
+// cos and sin tables (2, T, HD/2), computed in double then rounded once; an accounted temporary.
+tensor rope_tables(int64_t T, int64_t half, double theta) {
+  tensor tables({2, T, half}, mem_category::temporaries);
+  float *cs = tables.f32(), *sn = cs + T * half;
   for (int64_t i = 0; i < half; ++i) {
     double inv_freq = std::pow(theta, -2.0 * double(i) / double(2 * half));
     for (int64_t t = 0; t < T; ++t) {
@@ -21,13 +20,14 @@ void rope_tables(int64_t T, int64_t half, double theta, std::vector<float>& cs, 
       sn[t * half + i] = float(std::sin(double(t) * inv_freq));
     }
   }
+  return tables;
 }
 
 // y = R(sign * angle) x on every head of every position; sign -1 is the backward (R^T).
 void rotate(const float* x, float* y, bool accumulate, const tensor& shape_of, double theta, float sign, int threads) {
   int64_t B = shape_of.dim(0), T = shape_of.dim(1), NH = shape_of.dim(2), HD = shape_of.dim(3), half = HD / 2;
-  std::vector<float> cs, sn;
-  rope_tables(T, half, theta, cs, sn);
+  tensor tables = rope_tables(T, half, theta);
+  const float *cs = tables.f32(), *sn = cs + T * half;
   parallel_for(B * T, threads, [&](int64_t bt) {
     int64_t t = bt % T;
     for (int64_t h = 0; h < NH; ++h) {
@@ -45,7 +45,7 @@ void rotate(const float* x, float* y, bool accumulate, const tensor& shape_of, d
         }
       }
     }
-  });
+  }, shape_of.numel());
 }
 
 }  // namespace

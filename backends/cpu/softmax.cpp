@@ -21,7 +21,7 @@ void softmax_forward(op_call& c, int threads) {
   parallel_for(N, threads, [&](int64_t n) {
     float l = log_sum_exp(x + n * V, V);
     for (int64_t j = 0; j < V; ++j) y[n * V + j] = exp_approx(x[n * V + j] - l);
-  });
+  }, N * V);
 }
 
 // dx = y * (dy - sum(dy * y))
@@ -34,7 +34,7 @@ void softmax_backward(const op_call& c, const tensor& dout, std::vector<tensor>&
     float dot = 0;
     for (int64_t j = 0; j < V; ++j) dot += dy[n * V + j] * y[n * V + j];
     for (int64_t j = 0; j < V; ++j) dx[n * V + j] += y[n * V + j] * (dy[n * V + j] - dot);
-  });
+  }, N * V);
 }
 
 // out (1) = mean over counted rows of lse_n - logits[n, target_n]; saved lse (N)
@@ -45,7 +45,7 @@ void cross_entropy_forward(op_call& c, int threads) {
   int64_t N = c.in[0].dim(0), V = c.in[0].dim(1);
   for (int64_t n = 0; n < N; ++n)
     if (tg[n] < -1 || tg[n] >= V) throw std::out_of_range(fmt::format("Invalid target {}: expected -1 to {}", tg[n], V - 1));
-  parallel_for(N, threads, [&](int64_t n) { lse[n] = log_sum_exp(x + n * V, V); });
+  parallel_for(N, threads, [&](int64_t n) { lse[n] = log_sum_exp(x + n * V, V); }, N * V);
   double sum = 0;  // in row order: deterministic
   int64_t count = 0;
   for (int64_t n = 0; n < N; ++n)
@@ -72,7 +72,7 @@ void cross_entropy_backward(const op_call& c, const tensor& dout, std::vector<te
     float l = lse[n];
     for (int64_t j = 0; j < V; ++j) dr[j] += scale * exp_approx(xr[j] - l);
     dx[n * V + tg[n]] -= scale;
-  });
+  }, N * V);
 }
 
 }  // namespace wb::cpu

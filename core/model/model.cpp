@@ -43,7 +43,7 @@ model::model(const model_config& cfg, uint64_t seed) : cfg_(cfg) {
     const param_spec& s = layout[i];
     int64_t n = shape_numel(s.shape);
     var v = make_var(param_arena_.slice(off, off + n).reshape(s.shape), true);
-    v->grad = grad_arena_.slice(off, off + n).reshape(s.shape);
+    v->grad() = grad_arena_.slice(off, off + n).reshape(s.shape);
     float* p = v->data.f32();
     switch (s.init) {
       case param_init::normal: fill_normal(p, n, s.init_std, seed * 0x9E3779B97F4A7C15ull + i + 1); break;

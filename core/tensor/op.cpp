@@ -21,4 +21,23 @@ const char* op_name(op_kind op) {
   return "?";
 }
 
+op_backward_needs backward_needs(op_kind op) {
+  op_backward_needs n;
+  switch (op) {
+    case op_kind::matmul:
+    case op_kind::mul:
+    case op_kind::swiglu:
+    case op_kind::rmsnorm:
+    case op_kind::cross_entropy: n.in[0] = n.in[1] = true; break;
+    case op_kind::layernorm: n.in[0] = n.in[1] = true; break;
+    case op_kind::attention: n.in[0] = n.in[1] = n.in[2] = true; break;
+    case op_kind::embedding: n.in[1] = true; break;
+    case op_kind::gelu: n.in[0] = true; break;
+    case op_kind::softmax: n.out = true; break;
+    case op_kind::add:
+    case op_kind::rope: break;
+  }
+  return n;
+}
+
 }  // namespace wb

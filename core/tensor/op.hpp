@@ -34,6 +34,15 @@ struct op_attrs {
   bool recompute_probs = false;           // attention: keep only lse, rebuild probs in backward
 };
 
+// What an op's backward reads besides dout and its saved tensors. The tape keeps only these
+// (others become shape_only), so saved activations are what backward needs, as in PyTorch's
+// saved tensors: e.g. add keeps nothing, matmul its two operands, softmax its output.
+struct op_backward_needs {
+  bool in[3] = {false, false, false};
+  bool out = false;
+};
+op_backward_needs backward_needs(op_kind op);
+
 struct op_call {
   op_kind op;
   op_attrs attrs;

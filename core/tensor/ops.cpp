@@ -120,9 +120,9 @@ var cross_entropy(tape& tp, const var& logits, const var& targets) {
 }
 
 var reshape(tape& tp, const var& x, shape_t shape) {
-  var out = make_var(x->data.reshape(std::move(shape)), x->requires_grad && tp.recording());
-  if (out->requires_grad)
-    tp.record_custom({x}, out, [](tape_node& n) { accumulate_grad(n.inputs[0], n.output->grad); });
+  var out = make_var(x->data.reshape(std::move(shape)), x->requires_grad() && tp.recording());
+  if (out->requires_grad())
+    tp.record_custom({x}, out, [](tape_node& n) { accumulate_grad(*n.inputs[0], n.output->grad); });
   return out;
 }
 
@@ -131,13 +131,14 @@ var checkpoint(tape& tp, const block_fn& fn, const var& x) {
   tape quiet(tp.backend(), false);
   var out = make_var(fn(quiet, x)->data, true);
   compute_backend* be = &tp.backend();
-  tp.record_custom({x}, out, [fn, be](tape_node& n) {
+  tensor input = x->data;  // the one activation a checkpointed block keeps
+  tp.record_custom({x}, out, [fn, be, input](tape_node& n) {
     // The same kernels on the same inputs: the recomputed block is bit-identical to the first run.
     tape again(*be, true);
-    var x2 = make_var(n.inputs[0]->data, n.inputs[0]->requires_grad);
+    var x2 = make_var(input, n.inputs[0]->requires_grad);
     var y2 = fn(again, x2);
     again.backward(y2, n.output->grad);
-    if (x2->grad.defined()) accumulate_grad(n.inputs[0], x2->grad);
+    if (x2->grad().defined()) accumulate_grad(*n.inputs[0], x2->grad());
   });
   return out;
 }

@@ -1,4 +1,4 @@
-// The autograd tape: recording and the reverse walk.
+// The autograd tape: recording (keeping only what backward reads) and the reverse walk.
 #include "core/tensor/tape.hpp"
 
 #include <stdexcept>
@@ -9,35 +9,46 @@ namespace wb {
 
 var make_var(tensor data, bool requires_grad) {
   auto v = std::make_shared<value>();
+  v->slot = std::make_shared<grad_slot>();
+  v->slot->shape = data.shape();
+  v->slot->requires_grad = requires_grad;
   v->data = std::move(data);
-  v->requires_grad = requires_grad;
   return v;
 }
 
-var tape::run(op_call c, std::vector<var> inputs) {
+var tape::run(op_call c, const std::vector<var>& inputs) {
   if (!backend_->supports(c.op))
     throw std::runtime_error(fmt::format("backend '{}' does not support op '{}'", backend_->name(), op_name(c.op)));
   backend_->forward(c);
   bool needs_grad = false;
-  for (auto& in : inputs) needs_grad |= in && in->requires_grad;
+  for (auto& in : inputs) needs_grad |= in && in->requires_grad();
   var out = make_var(c.out, needs_grad && recording_);
-  if (out->requires_grad) nodes_.push_back(tape_node{std::move(c), std::move(inputs), out, nullptr});
+  if (!out->requires_grad()) return out;
+  op_backward_needs need = backward_needs(c.op);
+  for (size_t i = 0; i < c.in.size(); ++i)
+    if (i >= 3 || !need.in[i]) c.in[i] = c.in[i].shape_only();
+  if (!need.out) c.out = c.out.shape_only();
+  tape_node n{std::move(c), {}, out->slot, nullptr};
+  for (auto& in : inputs) n.inputs.push_back(in->slot);
+  nodes_.push_back(std::move(n));
   return out;
 }
 
-void tape::record_custom(std::vector<var> inputs, var output, std::function<void(tape_node&)> rule) {
-  nodes_.push_back(tape_node{op_call{}, std::move(inputs), std::move(output), std::move(rule)});
+void tape::record_custom(const std::vector<var>& inputs, const var& output, std::function<void(tape_node&)> rule) {
+  tape_node n{op_call{}, {}, output->slot, std::move(rule)};
+  for (auto& in : inputs) n.inputs.push_back(in->slot);
+  nodes_.push_back(std::move(n));
 }
 
-void accumulate_grad(const var& v, const tensor& g) {
-  if (!v->requires_grad) return;
-  if (!v->grad.defined()) {
-    v->grad = g.reshape(v->data.shape());
+void accumulate_grad(grad_slot& s, const tensor& g) {
+  if (!s.requires_grad) return;
+  if (!s.grad.defined()) {
+    s.grad = g.reshape(s.shape);
     return;
   }
-  float* d = v->grad.f32();
-  const float* s = g.f32();
-  for (int64_t i = 0, n = g.numel(); i < n; ++i) d[i] += s[i];
+  float* d = s.grad.f32();
+  const float* src = g.f32();
+  for (int64_t i = 0, n = g.numel(); i < n; ++i) d[i] += src[i];
 }
 
 void tape::backward(const var& root, float seed) {
@@ -49,8 +60,8 @@ void tape::backward(const var& root, float seed) {
 }
 
 void tape::backward(const var& root, const tensor& seed) {
-  if (!root->requires_grad) throw std::invalid_argument("backward: root does not require grad");
-  accumulate_grad(root, seed);
+  if (!root->requires_grad()) throw std::invalid_argument("backward: root does not require grad");
+  accumulate_grad(*root->slot, seed);
   while (!nodes_.empty()) {
     tape_node& n = nodes_.back();
     if (n.output->grad.defined()) {
@@ -59,10 +70,10 @@ void tape::backward(const var& root, const tensor& seed) {
       } else {
         std::vector<tensor> din(n.inputs.size());
         for (size_t i = 0; i < n.inputs.size(); ++i) {
-          const var& in = n.inputs[i];
-          if (!in || !in->requires_grad) continue;
-          if (!in->grad.defined()) in->grad = tensor::zeros(in->data.shape(), mem_category::temporaries);
-          din[i] = in->grad;
+          grad_slot& in = *n.inputs[i];
+          if (!in.requires_grad) continue;
+          if (!in.grad.defined()) in.grad = tensor::zeros(in.shape, mem_category::temporaries);
+          din[i] = in.grad;
         }
         backend_->backward(n.call, n.output->grad, din);
       }

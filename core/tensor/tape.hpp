@@ -1,7 +1,8 @@
 // Reverse-mode autograd over a tape: ops run eagerly on a backend and, when the tape records,
-// append a node holding their inputs, output and saved tensors. backward() walks the nodes in
-// reverse, accumulating gradients; each node is dropped once used, so activations and
-// intermediate gradients are freed as the walk goes (peak memory is that of a real training step).
+// append a node holding the gradient slots of their inputs and output plus the tensors their
+// backward reads (backward_needs in op.hpp). A tensor no longer referenced by the model code or a
+// node is freed at once, so saved activations are exactly what backward needs. backward() walks
+// the nodes in reverse and drops each once used: peak memory is that of a real training step.
 #pragma once
 #include <functional>
 #include <memory>
@@ -11,19 +12,29 @@
 
 namespace wb {
 
-// A tensor in the graph. Parameter grads are set by their owner (views of a gradient arena);
-// other grads are allocated, zeroed, in `temporaries` when first needed during backward.
-struct value {
-  tensor data, grad;
+// Autograd's part of a value, shared by the value and the nodes that read or produce it.
+// Parameter grads are set by their owner (views of a gradient arena); other grads are allocated,
+// zeroed, in `temporaries` when first needed during backward.
+struct grad_slot {
+  tensor grad;
+  shape_t shape;
   bool requires_grad = false;
+};
+
+// A tensor in the graph: its data (held by model code while it uses it) and its gradient slot.
+struct value {
+  tensor data;
+  std::shared_ptr<grad_slot> slot;
+  tensor& grad() const { return slot->grad; }
+  bool requires_grad() const { return slot->requires_grad; }
 };
 using var = std::shared_ptr<value>;
 var make_var(tensor data, bool requires_grad = false);
 
 struct tape_node {
   op_call call;
-  std::vector<var> inputs;
-  var output;
+  std::vector<std::shared_ptr<grad_slot>> inputs;
+  std::shared_ptr<grad_slot> output;
   // Views and checkpoints: a backward rule in core instead of a backend kernel.
   std::function<void(tape_node&)> custom_backward;
 };
@@ -35,8 +46,8 @@ class tape {
   bool recording() const { return recording_; }
 
   // Runs c forward on the backend; records it if any input requires grad and the tape records.
-  var run(op_call c, std::vector<var> inputs);
-  void record_custom(std::vector<var> inputs, var output, std::function<void(tape_node&)> rule);
+  var run(op_call c, const std::vector<var>& inputs);
+  void record_custom(const std::vector<var>& inputs, const var& output, std::function<void(tape_node&)> rule);
 
   // Seeds root's gradient (`seed` for a one-element root, or a tensor of root's shape), runs every
   // node backward and empties the tape.
@@ -51,7 +62,7 @@ class tape {
   std::vector<tape_node> nodes_;
 };
 
-// g added into v's gradient; when v has none yet it adopts g's buffer instead of copying.
-void accumulate_grad(const var& v, const tensor& g);
+// g added into the slot's gradient; when it has none yet it adopts g's buffer instead of copying.
+void accumulate_grad(grad_slot& s, const tensor& g);
 
 }  // namespace wb

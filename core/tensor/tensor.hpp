@@ -47,6 +47,15 @@ class tensor {
   void copy_from(const tensor& src) const;  // same numel and dtype
   tensor clone(mem_category category) const;
 
+  // Same shape and dtype, no storage (defined() is false): what a backward rule keeps of an input
+  // it only needs the shape of, so the buffer can be freed.
+  tensor shape_only() const {
+    tensor t;
+    t.shape_ = shape_;
+    t.type_ = type_;
+    return t;
+  }
+
   // Shares buffer and offset with `other`: both view the same bytes.
   bool same_storage(const tensor& other) const { return buf_ == other.buf_ && offset_ == other.offset_; }
 

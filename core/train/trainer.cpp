@@ -12,6 +12,16 @@
 
 namespace wb {
 
+trainer_options trainer_options_from(const recipe& r) {
+  trainer_options o;
+  o.optim = r.optim;
+  o.total_steps = r.train.steps;
+  o.microbatch = r.parallel.microbatch;
+  o.recompute = recompute_from_string(r.parallel.recompute);
+  o.nan_policy = r.train.nan_policy.empty() ? "stop" : r.train.nan_policy;
+  return o;
+}
+
 trainer::trainer(model& m, compute_backend& backend, trainer_options o)
     : model_(&m), backend_(&backend), o_(std::move(o)), opt_(m, o_.optim) {}
 

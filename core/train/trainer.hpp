@@ -24,6 +24,9 @@ struct trainer_options {
   std::string nan_policy = "stop";        // "stop" throws, "skip" drops the step
 };
 
+// optim, train.steps, parallel.microbatch, parallel.recompute and train.nan_policy of a recipe.
+trainer_options trainer_options_from(const recipe& r);
+
 class trainer {
  public:
   trainer(model& m, compute_backend& backend, trainer_options o);

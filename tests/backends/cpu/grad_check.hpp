@@ -47,6 +47,10 @@ inline std::vector<double> grad_check(compute_backend& be, const graph_fn& f, co
     for (int64_t i = 0; i < o->data.numel(); ++i) s += double(o->data.f32()[i]) * double(r.f32()[i]);
     return s;
   };
+  // Thousands of tiny forward passes: one thread (the analytic pass above used the caller's count),
+  // so the check stays fast when other jobs share the cores.
+  int threads = be.threads();
+  be.set_threads(1);
   std::vector<double> rel;
   for (auto& v : vars) {
     if (v->data.type() != dtype::f32) {
@@ -62,7 +66,7 @@ inline std::vector<double> grad_check(compute_backend& be, const graph_fn& f, co
       x[i] = keep - eps;
       double lm = loss();
       x[i] = keep;
-      double fd = (lp - lm) / (2.0 * eps), an = v->grad.defined() ? v->grad.f32()[i] : 0.0;
+      double fd = (lp - lm) / (2.0 * eps), an = v->grad().defined() ? v->grad().f32()[i] : 0.0;
       diff2 += (fd - an) * (fd - an);
       fd2 += fd * fd;
       an2 += an * an;
@@ -72,6 +76,7 @@ inline std::vector<double> grad_check(compute_backend& be, const graph_fn& f, co
     rel.push_back(std::sqrt(diff2) / denom);
     std::printf("  input %zu: max |fd - analytic| %.3g, relative error %.3g\n", rel.size() - 1, max_diff, rel.back());
   }
+  be.set_threads(threads);
   return rel;
 }
 

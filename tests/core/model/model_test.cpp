@@ -64,7 +64,7 @@ TEST_CASE("whole-model gradients match finite differences for every parameter", 
       x[i] = keep - eps;
       double lm = loss();
       x[i] = keep;
-      double fd = (lp - lm) / (2 * eps), an = p.v->grad.f32()[i];
+      double fd = (lp - lm) / (2 * eps), an = p.v->grad().f32()[i];
       d2 += (fd - an) * (fd - an), f2 += fd * fd, a2 += an * an;
     }
     all_d2 += d2, all_a2 += a2;
@@ -126,4 +126,31 @@ TEST_CASE("a batch longer than seq_len is rejected", "[model]") {
   model m(tiny("llama", true), 1);
   tape tp(be);
   CHECK_THROWS_WITH(m.loss(tp, batch(1, 7, 11, 1), batch(1, 7, 11, 2)), "Invalid batch: T = 7 exceeds seq_len (6)");
+}
+
+// The backend's kernels give each output to one thread and reduce in a fixed order, and matmul
+// splits C's rows into 64-row blocks of single-threaded Eigen GEMMs whose k order depends only on
+// K: so the thread count changes no bit.
+TEST_CASE("loss and gradients are bit-identical across thread counts", "[model][threads]") {
+  // Sizes above the backend's parallel grain, so every kernel really splits its work.
+  model_config c = tiny("llama", false);
+  c.dim = 128, c.heads = 4, c.kv_heads = 2, c.ffn = 192, c.vocab = 128, c.seq_len = 128, c.layers = 1;
+  model m(c, 11);
+  tensor tokens = batch(4, 128, c.vocab, 5), targets = batch(4, 128, c.vocab, 6);
+  auto run = [&](int threads) {
+    cpu_backend be(threads);
+    m.zero_grad();
+    tape tp(be);
+    var l = m.loss(tp, tokens, targets);
+    tp.backward(l);
+    std::vector<float> out{l->data.f32()[0]};
+    out.insert(out.end(), m.grad_arena().f32(), m.grad_arena().f32() + m.grad_arena().numel());
+    return out;
+  };
+  auto one = run(1), two = run(2);
+  double d2 = 0, n2 = 0;
+  for (size_t i = 1; i < one.size(); ++i) d2 += std::pow(one[i] - two[i], 2), n2 += std::pow(one[i], 2);
+  std::printf("threads 1 vs 2: gradient relative difference %.3g\n", std::sqrt(d2 / n2));
+  CHECK(one == two);
+  CHECK(run(2) == two);
 }

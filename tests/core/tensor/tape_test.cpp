@@ -22,8 +22,8 @@ TEST_CASE("a value used twice receives the sum of both gradients", "[tape]") {
   tensor seed({3}, mem_category::temporaries);
   seed.fill(1);
   tp.backward(z, seed);
-  CHECK(x->grad.f32()[1] == 6.0f);
-  CHECK(y->grad.f32()[1] == 2.0f);
+  CHECK(x->grad().f32()[1] == 6.0f);
+  CHECK(y->grad().f32()[1] == 2.0f);
   CHECK(tp.size() == 0);
 }
 
@@ -36,8 +36,8 @@ TEST_CASE("backward through a reshape reaches the original shape", "[tape]") {
   tensor seed({3, 2}, mem_category::temporaries);
   seed.fill(1);
   tp.backward(y, seed);
-  REQUIRE(x->grad.shape() == shape_t{2, 3});
-  CHECK(x->grad.f32()[4] == 2.0f);
+  REQUIRE(x->grad().shape() == shape_t{2, 3});
+  CHECK(x->grad().f32()[4] == 2.0f);
 }
 
 TEST_CASE("a non-recording tape keeps no nodes and frees intermediates at once", "[tape]") {
@@ -50,7 +50,7 @@ TEST_CASE("a non-recording tape keeps no nodes and frees intermediates at once",
   y = gelu(tp, y);  // the old y is freed once replaced: at most two buffers live
   y = gelu(tp, y);
   CHECK(tp.size() == 0);
-  CHECK_FALSE(y->requires_grad);
+  CHECK_FALSE(y->requires_grad());
   CHECK(memory().category(mem_category::activations).live == base + 4000);
   CHECK(memory().category(mem_category::activations).peak == base + 8000);
 }
@@ -64,7 +64,7 @@ TEST_CASE("a checkpointed block gives bit-identical values and gradients", "[tap
     tape tp(be);
     var x = filled({3, 4}, 0.7f, true);
     x->data.f32()[2] = -1.3f;
-    w->grad = tensor::zeros({4, 4}, mem_category::temporaries);
+    w->grad() = tensor::zeros({4, 4}, mem_category::temporaries);
     var y = ckpt ? checkpoint(tp, block, checkpoint(tp, block, x)) : block(tp, block(tp, x));
     var l = cross_entropy(tp, y, make_var([] {
                             tensor t({3}, mem_category::temporaries, dtype::i32);
@@ -73,8 +73,8 @@ TEST_CASE("a checkpointed block gives bit-identical values and gradients", "[tap
                           }()));
     tp.backward(l);
     std::vector<float> out{l->data.f32()[0]};
-    for (int i = 0; i < 12; ++i) out.push_back(x->grad.f32()[i]);
-    for (int i = 0; i < 16; ++i) out.push_back(w->grad.f32()[i]);
+    for (int i = 0; i < 12; ++i) out.push_back(x->grad().f32()[i]);
+    for (int i = 0; i < 16; ++i) out.push_back(w->grad().f32()[i]);
     return out;
   };
   auto plain = run(false), ckpt = run(true);

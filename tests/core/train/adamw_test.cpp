@@ -26,8 +26,8 @@ TEST_CASE("the first AdamW step moves each weight by lr * g / (|g| + eps) after 
   CHECK(memory().category(mem_category::optimizer_state).live - before_state == size_t(m.num_params()) * 8);
   const var& w = m.param("layers.0.attn.wq");
   const var& norm = m.param("norm");
-  w->grad.fill(0.5f);
-  norm->grad.fill(-2.0f);
+  w->grad().fill(0.5f);
+  norm->grad().fill(-2.0f);
   float w0 = w->data.f32()[3], n0 = norm->data.f32()[3];
   opt.step(o.lr);
   // bias-corrected m = g, v = g^2: the step is lr * g / (|g| + eps)

@@ -53,16 +53,18 @@ std::vector<double> train_losses(const model_config& c, trainer_options o, int s
 
 }  // namespace
 
-TEST_CASE("a tiny Llama memorises one batch", "[train][overfit]") {
-  auto losses = train_losses(tiny(), options(150), 150, 4);
-  std::printf("overfit: loss %.3f -> %.4f after 150 steps\n", losses.front(), losses.back());
+TEST_CASE("a tiny model of either family memorises one batch", "[train][overfit]") {
+  model_config c = tiny();
+  c.family = GENERATE("llama", "gpt");
+  auto losses = train_losses(c, options(150), 150, 4);
+  std::printf("overfit %s: loss %.3f -> %.4f after 150 steps\n", c.family.c_str(), losses.front(), losses.back());
   CHECK(losses.front() == Approx(std::log(32.0)).epsilon(0.05));  // uniform over the vocabulary at init
   CHECK(losses.back() < 0.05);
 }
 
 TEST_CASE("two runs from the same seed give bit-identical losses", "[train][determinism]") {
   // Two threads: the parallel kernels must be deterministic too.
-  auto a = train_losses(tiny(), options(20), 20, 8, 2), b = train_losses(tiny(), options(20), 20, 8, 2);
+  auto a = train_losses(tiny(), options(10), 10, 8, 2), b = train_losses(tiny(), options(10), 10, 8, 2);
   CHECK(a == b);
   CHECK(a.back() < a.front());
 }
@@ -83,6 +85,21 @@ TEST_CASE("accumulating two microbatches matches one batch of both", "[train][ac
   o.microbatch = 4;
   auto one = train_losses(tiny(), o, 5, 4);
   for (size_t i = 0; i < one.size(); ++i) CHECK(two[i] == Approx(one[i]).epsilon(1e-5));
+}
+
+TEST_CASE("trainer options come from the recipe's optim, train and parallel blocks", "[train]") {
+  recipe r;
+  r.optim.lr = 3e-3, r.optim.schedule = "linear";
+  r.train.steps = 300, r.train.nan_policy = "skip";
+  r.parallel.microbatch = 8, r.parallel.recompute = "selective";
+  trainer_options o = trainer_options_from(r);
+  CHECK(o.optim.lr == 3e-3);
+  CHECK(o.total_steps == 300);
+  CHECK(o.microbatch == 8);
+  CHECK(o.recompute == recompute_mode::selective);
+  CHECK(o.nan_policy == "skip");
+  r.parallel.recompute = "partial";
+  CHECK_THROWS_WITH(trainer_options_from(r), "Invalid 'parallel.recompute' 'partial': expected none, selective or full");
 }
 
 TEST_CASE("a non-finite gradient stops training, or skips the step under nan_policy skip", "[train][nan]") {
