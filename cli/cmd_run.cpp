@@ -1,6 +1,9 @@
 // `wb run RECIPE [key=value ...] [--steps N] [--out DIR] [--rehearse]`: train on this machine, or
 // say why the recipe does not fit it and how to rehearse it.
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -25,8 +28,17 @@ namespace fs = std::filesystem;
 namespace wb {
 namespace {
 
+// SIGTERM (Slurm preemption, scancel) and SIGINT (Ctrl-C): finish the step, save, exit 0.
+std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
+extern "C" void on_stop_signal(int sig) {
+  stop_signal = sig;
+  stop_requested = true;
+}
+
 struct run_args {
   recipe_args recipe;
+  std::string resume;
   long long steps = 0;
   std::string out;
   bool rehearse = false;
@@ -123,6 +135,15 @@ int run(const run_args& a) {
   run_options ro;
   ro.run_dir = dir;
   ro.steps = a.rehearse ? 0 : a.steps;
+  ro.resume = a.resume;
+  ro.recipe_json = recipe_to_json(res.tree);
+  ro.recipe_hash = res.hash;
+  ro.stop = &stop_requested;
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
   run_observer obs;
   obs.on_step = [&](const step_report& s) { draw(s, tty, r.train.log_every); };
   obs.on_eval = [&](const eval_report& e) {
@@ -131,10 +152,19 @@ int run(const run_args& a) {
     std::fprintf(stderr, "%seval at step %lld: loss %.4f (%s )\n", tty ? "\r\033[K" : "", e.step, e.loss, by.c_str());
   };
   run_summary s = train_run(r, backend, ro, obs);
-  std::printf("trained %lld steps in %s: loss %.4f -> %.4f", s.steps, duration(s.seconds).c_str(), s.first_loss,
+  if (s.resumed_from) std::printf("resumed from step %lld\n", s.resumed_from);
+  if (s.stopped) {
+    std::printf("stopped by %s after step %lld; checkpoint %s written; continue with: wb run %s --out %s --resume auto\n",
+                strsignal(stop_signal), s.steps, s.last_checkpoint.c_str(), a.recipe.path.c_str(), dir.c_str());
+    return 0;
+  }
+  std::printf("trained to step %lld in %s: loss %.4f -> %.4f", s.steps, duration(s.seconds).c_str(), s.first_loss,
               s.last_loss);
   if (!s.evals.empty()) std::printf(", eval loss %.4f", s.evals.back().loss);
-  std::printf("; %lld parameters; metrics in %s/metrics.jsonl\n", s.params, dir.c_str());
+  double blocked = 0;
+  for (double b : s.checkpoint_blocked_s) blocked = std::max(blocked, b);
+  std::printf("; %lld parameters; metrics in %s/metrics.jsonl; %zu checkpoints (training blocked at most %.3f s per "
+              "save), last %s\n", s.params, dir.c_str(), s.checkpoint_blocked_s.size(), blocked, s.last_checkpoint.c_str());
   if (a.rehearse)
     std::printf("rehearsal passed: recipe valid, tokenizer and %zu data sources loaded, %s model built and trained "
                 "%lld steps with the recipe's optimizer and schedule%s\n",
@@ -153,6 +183,9 @@ command add_run_command(CLI::App& app) {
   sub->add_option("--out", a->out, "Run directory (default runs/NAME-TIMESTAMP)");
   sub->add_flag("--rehearse", a->rehearse, "Run the recipe scaled down to fit this machine, for a few steps");
   sub->add_option("--threads", a->threads, "CPU threads (default: train.threads, 0 = every core)");
+  sub->add_option("--resume", a->resume,
+                  "auto (newest complete checkpoint of the run directory), never, or a checkpoint path "
+                  "(default: the recipe's checkpoint.resume)");
   return {sub, [a] {
     try {
       return run(*a);

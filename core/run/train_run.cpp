@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <fmt/format.h>
 
 #include "core/data/data_error.hpp"
 #include "core/data/data_loader.hpp"
 #include "core/model/model.hpp"
 #include "core/run/metrics_log.hpp"
+#include "core/run/train_checkpoint.hpp"
 #include "core/tensor/memory.hpp"
 #include "core/tensor/tape.hpp"
 #include "core/tokenizer/tokenizer_json.hpp"
@@ -72,7 +74,6 @@ nlohmann::ordered_json memory_peaks() {
 run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,
                       const run_observer& observer) {
   run_summary summary;
-  const long long steps = options.steps > 0 ? options.steps : r.train.steps;
   const int T = r.model.seq_len;
 
   // Data first: a missing shard set or tokenizer mismatch is reported before any model memory.
@@ -94,6 +95,29 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   backend.set_threads(r.train.threads);
   model m(r.model, uint64_t(r.model.init_seed));
   summary.params = m.num_params();
+
+  // Checkpoints: where, and whether this run continues an earlier one.
+  namespace fs = std::filesystem;
+  std::string root = fs::path(r.checkpoint.dir).is_absolute() ? r.checkpoint.dir
+                                                               : (fs::path(options.run_dir) / r.checkpoint.dir).string();
+  std::string resume = options.resume.empty() ? r.checkpoint.resume : options.resume;
+  std::optional<std::string> resume_dir;
+  if (resume == "auto") resume_dir = ckpt_latest(root);
+  else if (resume != "never") {
+    if (!fs::exists(fs::path(resume) / "manifest.json"))
+      throw std::runtime_error(fmt::format("{}: not a complete checkpoint (no manifest.json); resume from a step-N "
+                                           "directory of a checkpoint folder, or use --resume auto", resume));
+    resume_dir = resume;
+  }
+  long long steps = options.steps > 0 ? options.steps : r.train.steps;
+  if (resume_dir && options.steps <= 0) {
+    // Keep the schedule the interrupted run was on.
+    ckpt_reader peek(*resume_dir, false);
+    steps = peek.manifest().at("state").at("total_steps");
+  }
+  checkpoint_meta meta{options.recipe_hash, lo.tokenizer_fingerprint, options.recipe_json,
+                       {{"dp", 1}, {"tp", 1}, {"pp", 1}, {"ranks", 1}}, steps};
+
   trainer_options to;
   to.optim = r.optim;
   to.total_steps = steps;
@@ -101,14 +125,23 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.recompute = recompute_from_string(r.parallel.recompute);
   to.nan_policy = r.train.nan_policy;
   trainer tr(m, backend, to);
+  long long first_step = 1;
+  if (resume_dir) {
+    auto pos = checkpoint_restore(*resume_dir, m, tr, loader, meta);
+    summary.resumed_from = pos.step;
+    first_step = pos.step + 1;
+  }
+  async_checkpointer writer(root, int(r.checkpoint.keep));
 
   metrics_log metrics((std::filesystem::path(options.run_dir) / "metrics.jsonl").string());
+  if (resume_dir) metrics.write({{"resumed_from", *resume_dir}, {"step", summary.resumed_from}});
   const int rows = r.parallel.global_batch;
   tensor tokens({rows, T}, mem_category::activations, dtype::i32), targets({rows, T}, mem_category::activations, dtype::i32);
   std::vector<uint32_t> batch;
   auto start = std::chrono::steady_clock::now();
   double trained_seconds = 0;
-  for (long long step = 1; step <= steps; ++step) {
+  long long step = first_step;
+  for (; step <= steps; ++step) {
     memory().reset_peaks();
     auto t0 = std::chrono::steady_clock::now();
     loader.next_batch(rows, batch);
@@ -126,9 +159,9 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     rep.grad_norm = res.grad_norm;
     rep.step_time_s = dt;
     rep.tokens_per_s = double(rows) * T / dt;
-    rep.eta_s = trained_seconds / double(step) * double(steps - step);
+    rep.eta_s = trained_seconds / double(step - first_step + 1) * double(steps - step);
     rep.skipped = res.skipped;
-    if (step == 1) summary.first_loss = res.loss;
+    if (step == first_step) summary.first_loss = res.loss;
     summary.last_loss = res.loss;
     nlohmann::ordered_json j;
     j["step"] = step;
@@ -153,8 +186,30 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
       summary.evals.push_back(e);
       if (observer.on_eval) observer.on_eval(e);
     }
+
+    bool stopping = options.stop && options.stop->load();
+    if ((r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping) {
+      auto c0 = std::chrono::steady_clock::now();
+      auto snap = checkpoint_snapshot(m, tr, loader, meta);
+      if (r.checkpoint.async && !stopping) writer.submit(std::move(snap));
+      else {
+        writer.wait();
+        async_checkpointer::write_now(root, int(r.checkpoint.keep), *snap);
+      }
+      double blocked = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+      summary.checkpoint_blocked_s.push_back(blocked);
+      summary.last_checkpoint = (fs::path(root) / ckpt_step_name(uint64_t(step))).string();
+      metrics.write({{"checkpoint", summary.last_checkpoint}, {"step", step}, {"blocked_s", blocked},
+                     {"async", r.checkpoint.async && !stopping}});
+    }
+    if (stopping) {
+      summary.stopped = true;
+      break;
+    }
   }
-  summary.steps = steps;
+  writer.wait();
+  if (!summary.stopped) step = steps;
+  summary.steps = std::min(step, steps);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

@@ -2,10 +2,13 @@
 // evaluation on the held-out split, metrics.jsonl and the progress callbacks. The compute backend
 // is passed in (core does not depend on backends). Memory peaks come from the engine's accountant.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/recipe/recipe.hpp"
 #include "core/tensor/backend.hpp"
@@ -14,7 +17,12 @@ namespace wb {
 
 struct run_options {
   std::string run_dir;      // exists; metrics.jsonl is written here
-  long long steps = 0;      // 0: the recipe's train.steps
+  long long steps = 0;      // 0: the recipe's train.steps (or, when resuming, the checkpoint's)
+  std::string resume;       // "": the recipe's checkpoint.resume; "auto", "never" or a checkpoint path
+  nlohmann::json recipe_json;  // the resolved recipe, stored in every checkpoint
+  std::string recipe_hash;
+  // Set (by SIGTERM or SIGINT) to finish the current step, write a checkpoint and return.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct step_report {
@@ -35,7 +43,11 @@ struct run_observer {
 };
 
 struct run_summary {
-  long long steps = 0;
+  long long steps = 0;             // the last step trained
+  long long resumed_from = 0;      // step of the checkpoint resumed from, 0 for a fresh run
+  bool stopped = false;            // stopped by options.stop after saving
+  std::string last_checkpoint;
+  std::vector<double> checkpoint_blocked_s;  // how long training waited for each save
   double first_loss = 0, last_loss = 0, seconds = 0;
   std::vector<eval_report> evals;
   long long params = 0;

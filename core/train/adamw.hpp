@@ -16,6 +16,11 @@ class adamw {
   void step(double lr);
   long long steps() const { return t_; }
 
+  // For checkpoints: the moments (P) each, and the update count (bias correction depends on it).
+  const tensor& first_moment() const { return m_; }
+  const tensor& second_moment() const { return v_; }
+  void restore(long long steps) { t_ = steps; }
+
  private:
   const model* model_;
   optim_config o_;

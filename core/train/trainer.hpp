@@ -34,6 +34,13 @@ class trainer {
   step_result step(const tensor& tokens, const tensor& targets);
   long long steps_done() const { return step_; }
 
+  // For checkpoints: the optimizer's state, and where the schedule stands after a restore.
+  const adamw& optimizer() const { return opt_; }
+  void restore(long long steps_done, long long adam_steps) {
+    step_ = steps_done;
+    opt_.restore(adam_steps);
+  }
+
  private:
   model* model_;
   compute_backend* backend_;

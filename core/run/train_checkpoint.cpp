@@ -1,0 +1,153 @@
+// Snapshot, restore and the background writer.
+#include "core/run/train_checkpoint.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace wb {
+
+std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
+                                                    const checkpoint_meta& meta) {
+  auto s = std::make_unique<train_snapshot>();
+  const tensor& params = m.param_arena();
+  const tensor& m1 = tr.optimizer().first_moment();
+  const tensor& m2 = tr.optimizer().second_moment();
+  size_t P = size_t(params.numel());
+  s->storage.resize(3 * P);
+  std::memcpy(s->storage.data(), params.f32(), P * 4);
+  std::memcpy(s->storage.data() + P, m1.f32(), P * 4);
+  std::memcpy(s->storage.data() + 2 * P, m2.f32(), P * 4);
+  auto& c = s->contents;
+  c.step = uint64_t(tr.steps_done());
+  c.recipe_hash = meta.recipe_hash;
+  c.tokenizer_fingerprint = meta.tokenizer_fingerprint;
+  c.recipe = meta.recipe;
+  c.layout = meta.layout;
+  loader_state ls = loader.state();
+  std::vector<std::string> names;
+  for (size_t i = 0; i < loader.sources(); ++i) names.push_back(loader.source(i).name);
+  c.state = {{"step", tr.steps_done()},
+             {"total_steps", meta.total_steps},
+             {"adam_steps", tr.optimizer().steps()},
+             // Checkpoints are taken between steps: the accumulation cycle is always at its start.
+             {"grad_accumulation", {{"microbatch", 0}}},
+             // Randomness is counter-based (init from model.init_seed, data order from train.seed,
+             // sample and epoch): nothing stateful to save beyond the positions below.
+             {"rng", {{"kind", "counter-based splitmix64"}}},
+             {"loader", {{"samples", ls.samples}, {"source_samples", ls.source_samples}, {"sources", names}}}};
+  const float* base = s->storage.data();
+  for (auto& p : m.params()) {
+    size_t offset = size_t(static_cast<const float*>(p.v->data.raw()) - params.f32());
+    auto shape = p.v->data.shape();
+    c.tensors.push_back({"model." + p.name, st_dtype::f32, shape, shape, {}, base + offset});
+    c.tensors.push_back({"optim.m." + p.name, st_dtype::f32, shape, shape, {}, base + P + offset});
+    c.tensors.push_back({"optim.v." + p.name, st_dtype::f32, shape, shape, {}, base + 2 * P + offset});
+  }
+  return s;
+}
+
+restored_position checkpoint_restore(const std::string& dir, model& m, trainer& tr, data_loader& loader,
+                                     const checkpoint_meta& expected) {
+  ckpt_reader r(dir);
+  auto& man = r.manifest();
+  std::string fp = man.value("tokenizer_fingerprint", "");
+  if (!expected.tokenizer_fingerprint.empty() && fp != expected.tokenizer_fingerprint)
+    throw std::runtime_error(fmt::format("{}: written with tokenizer {}, the recipe's tokenizer is {}", dir, fp,
+                                         expected.tokenizer_fingerprint));
+  // Check everything before changing anything: a refused checkpoint leaves the run untouched.
+  struct copy { const float* from; float* to; size_t n; };
+  std::vector<copy> copies;
+  const tensor& m1 = tr.optimizer().first_moment();
+  const tensor& m2 = tr.optimizer().second_moment();
+  const float* arena = m.param_arena().f32();
+  for (auto& p : m.params()) {
+    size_t offset = size_t(static_cast<const float*>(p.v->data.raw()) - arena);
+    const shape_t& want = p.v->data.shape();
+    for (auto [prefix, target] : {std::pair{"model.", p.v->data.f32()}, std::pair{"optim.m.", m1.f32() + offset},
+                                  std::pair{"optim.v.", m2.f32() + offset}}) {
+      std::string name = prefix + p.name;
+      auto* t = r.find(name);
+      if (!t) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
+      if (t->meta.shape != want)
+        throw std::runtime_error(fmt::format("{}: tensor '{}' has shape {}, the recipe's model needs {}", dir, name,
+                                             shape_str(t->meta.shape), shape_str(want)));
+      if (t->meta.dtype != st_dtype::f32)
+        throw std::runtime_error(fmt::format("{}: tensor '{}' is {}, expected F32", dir, name, st_dtype_name(t->meta.dtype)));
+      copies.push_back({reinterpret_cast<const float*>(t->meta.data), target, size_t(shape_numel(want))});
+    }
+  }
+  auto& st = man.at("state");
+  auto& ld = st.at("loader");
+  std::vector<std::string> names = ld.at("sources");
+  for (size_t i = 0; i < loader.sources(); ++i)
+    if (i >= names.size() || names[i] != loader.source(i).name)
+      throw std::runtime_error(fmt::format("{}: saved with data sources {}, the recipe's mix differs", dir,
+                                           nlohmann::json(names).dump()));
+  loader_state ls{ld.at("samples"), ld.at("source_samples").get<std::vector<uint64_t>>()};
+  for (auto& c : copies) std::memcpy(c.to, c.from, c.n * 4);
+  loader.restore(ls);
+  tr.restore(st.at("step"), st.at("adam_steps"));
+  return {st.at("step"), st.at("total_steps")};
+}
+
+async_checkpointer::async_checkpointer(std::string root, int keep)
+    : root_(std::move(root)), keep_(keep), thread_([this] { loop(); }) {}
+
+async_checkpointer::~async_checkpointer() {
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+double async_checkpointer::submit(std::unique_ptr<train_snapshot> s) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return !busy_ && !pending_; });
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  pending_ = std::move(s);
+  busy_ = true;
+  cv_.notify_all();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void async_checkpointer::wait() {
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return !busy_; });
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+}
+
+std::string async_checkpointer::write_now(const std::string& root, int keep, const train_snapshot& s) {
+  std::string dir = ckpt_write(root, s.contents);
+  ckpt_retain(root, keep);
+  return dir;
+}
+
+void async_checkpointer::loop() {
+  while (true) {
+    std::unique_ptr<train_snapshot> s;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return quit_ || pending_; });
+      if (!pending_) return;
+      s = std::move(pending_);
+    }
+    try {
+      write_now(root_, keep_, *s);
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      error_ = std::current_exception();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+    }
+    cv_.notify_all();
+  }
+}
+
+}  // namespace wb

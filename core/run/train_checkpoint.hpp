@@ -1,0 +1,70 @@
+// The training state as a checkpoint: parameters, AdamW moments and update count, the step and the
+// schedule's length, and the data loader's position (core/ckpt/checkpoint.hpp is the file layer).
+// A snapshot copies the state in memory so a background thread can write it while training goes
+// on; restoring checks every tensor's name and shape against the model before copying anything.
+#pragma once
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/ckpt/checkpoint.hpp"
+#include "core/data/data_loader.hpp"
+#include "core/model/model.hpp"
+#include "core/train/trainer.hpp"
+
+namespace wb {
+
+struct checkpoint_meta {
+  std::string recipe_hash, tokenizer_fingerprint;
+  nlohmann::json recipe, layout;
+  long long total_steps = 0;
+};
+
+struct train_snapshot {
+  ckpt_contents contents;     // tensors point into storage
+  std::vector<float> storage;
+};
+
+std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
+                                                    const checkpoint_meta& meta);
+
+struct restored_position {
+  long long step = 0, total_steps = 0;
+};
+
+// Loads `dir` into the model, the trainer and the loader. Throws std::runtime_error naming the
+// tensor and both shapes on a model mismatch, both fingerprints on a tokenizer mismatch.
+restored_position checkpoint_restore(const std::string& dir, model& m, trainer& tr, data_loader& loader,
+                                     const checkpoint_meta& expected);
+
+// Writes snapshots on a background thread, one at a time, then applies retention.
+class async_checkpointer {
+ public:
+  async_checkpointer(std::string root, int keep);
+  ~async_checkpointer();
+  // Hands over a snapshot; waits first if the previous one is still being written. Returns the
+  // seconds spent waiting.
+  double submit(std::unique_ptr<train_snapshot> s);
+  // Waits for the current write; rethrows its error if it failed.
+  void wait();
+  // Writes synchronously (used when checkpoint.async is false).
+  static std::string write_now(const std::string& root, int keep, const train_snapshot& s);
+
+ private:
+  void loop();
+  std::string root_;
+  int keep_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::unique_ptr<train_snapshot> pending_;
+  bool busy_ = false, quit_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+}  // namespace wb
