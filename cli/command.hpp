@@ -28,5 +28,8 @@ command add_show_command(CLI::App& app);
 command add_schema_command(CLI::App& app);
 command add_data_command(CLI::App& app);
 command add_run_command(CLI::App& app);
+command add_ckpt_command(CLI::App& app);
+command add_eval_command(CLI::App& app);
+command add_sample_command(CLI::App& app);
 
 }  // namespace wb

@@ -66,3 +66,24 @@ diagnostics diagnostics_from_json(const nlohmann::json& j) {
 }
 
 }  // namespace wb
+
+namespace wb {
+
+recipe_value value_from_plain_json(const nlohmann::json& j) {
+  if (j.is_boolean()) return recipe_value::boolean(j.get<bool>());
+  if (j.is_number()) return recipe_value::number(j.get<double>());
+  if (j.is_string()) return recipe_value::string(j.get<std::string>());
+  if (j.is_array()) {
+    auto v = recipe_value::list();
+    for (auto& x : j) v.push(value_from_plain_json(x));
+    return v;
+  }
+  if (j.is_object()) {
+    auto v = recipe_value::table();
+    for (auto& [k, x] : j.items()) v.set(k, value_from_plain_json(x));
+    return v;
+  }
+  return {};
+}
+
+}  // namespace wb

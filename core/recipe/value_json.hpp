@@ -15,3 +15,11 @@ nlohmann::json diagnostics_to_json(const diagnostics& ds);
 diagnostics diagnostics_from_json(const nlohmann::json& j);
 
 }  // namespace wb
+
+namespace wb {
+
+// A plain JSON value (as `wb show --json` or a checkpoint manifest holds a resolved recipe) back
+// into a recipe tree, without locations.
+recipe_value value_from_plain_json(const nlohmann::json& j);
+
+}  // namespace wb

@@ -8,6 +8,29 @@
 
 namespace wb {
 
+nlohmann::json model_config_to_json(const model_config& c) {
+  return {{"family", c.family}, {"layers", c.layers}, {"dim", c.dim}, {"heads", c.heads}, {"kv_heads", c.kv_heads},
+          {"ffn", c.ffn}, {"vocab", c.vocab}, {"seq_len", c.seq_len}, {"tied_embeddings", c.tied_embeddings},
+          {"norm_eps", c.norm_eps}, {"rope_theta", c.rope_theta}, {"precision", c.precision}};
+}
+
+model_config model_config_from_json(const nlohmann::json& j) {
+  model_config c;
+  c.family = j.at("family");
+  c.layers = j.at("layers");
+  c.dim = j.at("dim");
+  c.heads = j.at("heads");
+  c.kv_heads = j.at("kv_heads");
+  c.ffn = j.at("ffn");
+  c.vocab = j.at("vocab");
+  c.seq_len = j.at("seq_len");
+  c.tied_embeddings = j.at("tied_embeddings");
+  c.norm_eps = j.at("norm_eps");
+  c.rope_theta = j.at("rope_theta");
+  c.precision = j.value("precision", "fp32");
+  return c;
+}
+
 std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
                                                     const checkpoint_meta& meta) {
   auto s = std::make_unique<train_snapshot>();
@@ -36,6 +59,8 @@ std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const traine
              // Randomness is counter-based (init from model.init_seed, data order from train.seed,
              // sample and epoch): nothing stateful to save beyond the positions below.
              {"rng", {{"kind", "counter-based splitmix64"}}},
+             {"model", model_config_to_json(meta.model)},
+             {"tokenizer_path", meta.tokenizer_path},
              {"loader", {{"samples", ls.samples}, {"source_samples", ls.source_samples}, {"sources", names}}}};
   const float* base = s->storage.data();
   for (auto& p : m.params()) {
@@ -90,6 +115,21 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
   loader.restore(ls);
   tr.restore(st.at("step"), st.at("adam_steps"));
   return {st.at("step"), st.at("total_steps")};
+}
+
+void checkpoint_load_model(const std::string& dir, model& m) {
+  ckpt_reader r(dir);
+  std::vector<std::pair<const ckpt_tensor_view*, const parameter*>> pairs;
+  for (auto& p : m.params()) {
+    std::string name = "model." + p.name;
+    auto* t = r.find(name);
+    if (!t) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
+    if (t->meta.shape != p.v->data.shape() || t->meta.dtype != st_dtype::f32)
+      throw std::runtime_error(fmt::format("{}: tensor '{}' has shape {}, the recipe's model needs {}", dir, name,
+                                           shape_str(t->meta.shape), shape_str(p.v->data.shape())));
+    pairs.emplace_back(t, &p);
+  }
+  for (auto& [t, p] : pairs) std::memcpy(p->v->data.f32(), t->meta.data, t->bytes);
 }
 
 async_checkpointer::async_checkpointer(std::string root, int keep)

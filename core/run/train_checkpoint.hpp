@@ -19,8 +19,14 @@
 
 namespace wb {
 
+// The model a checkpoint's tensors belong to (stored in its state: a rehearsal's model is not the
+// recipe's), and the tokenizer file it was trained with.
+nlohmann::json model_config_to_json(const model_config& c);
+model_config model_config_from_json(const nlohmann::json& j);
+
 struct checkpoint_meta {
-  std::string recipe_hash, tokenizer_fingerprint;
+  std::string recipe_hash, tokenizer_fingerprint, tokenizer_path;
+  model_config model;
   nlohmann::json recipe, layout;
   long long total_steps = 0;
 };
@@ -41,6 +47,9 @@ struct restored_position {
 // tensor and both shapes on a model mismatch, both fingerprints on a tokenizer mismatch.
 restored_position checkpoint_restore(const std::string& dir, model& m, trainer& tr, data_loader& loader,
                                      const checkpoint_meta& expected);
+
+// Loads only the parameters ("model.*") of a checkpoint into `m`, checking names and shapes first.
+void checkpoint_load_model(const std::string& dir, model& m);
 
 // Writes snapshots on a background thread, one at a time, then applies retention.
 class async_checkpointer {

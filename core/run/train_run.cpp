@@ -18,10 +18,9 @@
 #include "core/train/trainer.hpp"
 
 namespace wb {
-namespace {
 
 // Splits loader rows of T+1 tokens into inputs (rows, T) and next-token targets (rows, T).
-void fill_batch(const std::vector<uint32_t>& rows, int T, const tensor& tokens, const tensor& targets) {
+void fill_batch_rows(const std::vector<uint32_t>& rows, int T, const tensor& tokens, const tensor& targets) {
   int64_t n = tokens.dim(0);
   int32_t* x = tokens.i32();
   int32_t* y = targets.i32();
@@ -32,8 +31,8 @@ void fill_batch(const std::vector<uint32_t>& rows, int T, const tensor& tokens, 
     }
 }
 
-eval_report evaluate(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
-                     long long step) {
+eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
+                           long long step) {
   eval_report e;
   e.step = step;
   const int T = r.model.seq_len, B = r.parallel.microbatch;
@@ -45,7 +44,7 @@ eval_report evaluate(const recipe& r, const model& m, compute_backend& backend, 
     long long batches = 0;
     for (long long b = 0; b < r.train.eval_batches; ++b) {
       if (loader.valid_batch(s, uint64_t(b * B), size_t(B), rows) < size_t(B)) break;
-      fill_batch(rows, T, tokens, targets);
+      fill_batch_rows(rows, T, tokens, targets);
       tape tp(backend, /*recording=*/false);
       sum += m.loss(tp, tokens, targets)->data.f32()[0];
       ++batches;
@@ -60,6 +59,8 @@ eval_report evaluate(const recipe& r, const model& m, compute_backend& backend, 
   e.loss = weight_sum > 0 ? weighted / weight_sum : NAN;
   return e;
 }
+
+namespace {
 
 nlohmann::ordered_json memory_peaks() {
   nlohmann::ordered_json j;
@@ -115,8 +116,14 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     ckpt_reader peek(*resume_dir, false);
     steps = peek.manifest().at("state").at("total_steps");
   }
-  checkpoint_meta meta{options.recipe_hash, lo.tokenizer_fingerprint, options.recipe_json,
-                       {{"dp", 1}, {"tp", 1}, {"pp", 1}, {"ranks", 1}}, steps};
+  checkpoint_meta meta;
+  meta.recipe_hash = options.recipe_hash;
+  meta.tokenizer_fingerprint = lo.tokenizer_fingerprint;
+  meta.tokenizer_path = r.data.tokenizer;
+  meta.model = r.model;
+  meta.recipe = options.recipe_json;
+  meta.layout = {{"dp", 1}, {"tp", 1}, {"pp", 1}, {"ranks", 1}};
+  meta.total_steps = steps;
 
   trainer_options to;
   to.optim = r.optim;
@@ -145,7 +152,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     memory().reset_peaks();
     auto t0 = std::chrono::steady_clock::now();
     loader.next_batch(rows, batch);
-    fill_batch(batch, T, tokens, targets);
+    fill_batch_rows(batch, T, tokens, targets);
     step_result res = tr.step(tokens, targets);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     trained_seconds += dt;
@@ -177,7 +184,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     if (observer.on_step) observer.on_step(rep);
 
     if ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps) {
-      eval_report e = evaluate(r, m, backend, loader, step);
+      eval_report e = evaluate_valid(r, m, backend, loader, step);
       nlohmann::ordered_json ej;
       ej["step"] = step;
       ej["eval_loss"] = e.loss;

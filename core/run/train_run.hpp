@@ -12,6 +12,7 @@
 
 #include "core/recipe/recipe.hpp"
 #include "core/tensor/backend.hpp"
+#include "core/tensor/tensor.hpp"
 
 namespace wb {
 
@@ -52,6 +53,16 @@ struct run_summary {
   std::vector<eval_report> evals;
   long long params = 0;
 };
+
+class data_loader;
+class model;
+
+// Splits loader rows of T+1 tokens into inputs (rows, T) and next-token targets (rows, T).
+void fill_batch_rows(const std::vector<uint32_t>& rows, int T, const tensor& tokens, const tensor& targets);
+
+// Mean loss of `eval_batches` microbatches of each source's held-out split (weighted by the mix).
+eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
+                           long long step);
 
 // Throws data_error / tokenizer_error / std::runtime_error with a message for the user.
 run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,
