@@ -153,6 +153,7 @@ int run(const run_args& a) {
   };
   run_summary s = train_run(r, backend, ro, obs);
   if (s.resumed_from) std::printf("resumed from step %lld\n", s.resumed_from);
+  if (!s.init.empty()) std::printf("initialised with %s\n", s.init.c_str());
   if (s.stopped) {
     std::printf("stopped by %s after step %lld; checkpoint %s written; continue with: wb run %s --out %s --resume auto\n",
                 strsignal(stop_signal), s.steps, s.last_checkpoint.c_str(), a.recipe.path.c_str(), dir.c_str());

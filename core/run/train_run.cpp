@@ -11,6 +11,7 @@
 #include "core/data/data_loader.hpp"
 #include "core/model/model.hpp"
 #include "core/run/metrics_log.hpp"
+#include "core/run/model_init.hpp"
 #include "core/run/train_checkpoint.hpp"
 #include "core/tensor/memory.hpp"
 #include "core/tensor/tape.hpp"
@@ -133,6 +134,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.nan_policy = r.train.nan_policy;
   trainer tr(m, backend, to);
   long long first_step = 1;
+  if (!resume_dir) summary.init = model_initialize(m, r.model.init);
   if (resume_dir) {
     auto pos = checkpoint_restore(*resume_dir, m, tr, loader, meta);
     summary.resumed_from = pos.step;

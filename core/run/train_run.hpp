@@ -48,6 +48,7 @@ struct run_summary {
   long long resumed_from = 0;      // step of the checkpoint resumed from, 0 for a fresh run
   bool stopped = false;            // stopped by options.stop after saving
   std::string last_checkpoint;
+  std::string init;                // where the initial weights came from ("" for random)
   std::vector<double> checkpoint_blocked_s;  // how long training waited for each save
   double first_loss = 0, last_loss = 0, seconds = 0;
   std::vector<eval_report> evals;
