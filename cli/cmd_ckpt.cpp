@@ -66,10 +66,13 @@ int export_hf(const std::string& arg, const std::string& out, const std::string&
   if (!st.contains("model")) throw std::runtime_error(dir + ": the checkpoint does not record its model");
   model_config cfg = model_config_from_json(st["model"]);
   std::map<std::string, const float*> tensors;
+  std::vector<std::vector<float>> storage;
   for (auto& spec : param_layout(cfg)) {
-    auto* t = r.find("model." + spec.name);
-    if (!t) throw std::runtime_error(fmt::format("{}: no tensor model.{}", dir, spec.name));
-    tensors[spec.name] = reinterpret_cast<const float*>(t->meta.data);
+    if (r.global_shape("model." + spec.name) != spec.shape)
+      throw std::runtime_error(fmt::format("{}: no tensor model.{} of shape {}", dir, spec.name, shape_str(spec.shape)));
+    auto& v = storage.emplace_back(size_t(shape_numel(spec.shape)));
+    r.read_global("model." + spec.name, v.data());
+    tensors[spec.name] = v.data();
   }
   hf_save(out, cfg, tensors, dtype == "bf16" ? st_dtype::bf16 : st_dtype::f32);
   fmt::print("exported {} to {} (config.json, model.safetensors, {})\n", dir, out, dtype);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <csignal>
 #include <stdexcept>
@@ -57,19 +58,26 @@ std::string ckpt_write(const std::string& root, const ckpt_contents& c) {
   fs::remove_all(partial, ec);
   fs::create_directories(partial);
 
-  std::vector<st_tensor_out> outs;
+  // One safetensors file per writing rank; a tensor appears in a file at most once.
+  std::map<int, std::vector<st_tensor_out>> by_file;
   nlohmann::json tensors = nlohmann::json::array();
-  const std::string file = "tensors-0.safetensors";
   for (auto& t : c.tensors) {
-    outs.push_back({t.name, t.dtype, t.shape, t.data});
+    std::string file = fmt::format("tensors-{}.safetensors", t.file);
+    by_file[t.file].push_back({t.name, t.dtype, t.shape, t.data});
     tensors.push_back({{"name", t.name}, {"file", file}, {"dtype", st_dtype_name(t.dtype)}, {"shape", t.shape},
                        {"global_shape", t.global_shape.empty() ? t.shape : t.global_shape},
                        {"offset", t.offset.empty() ? std::vector<int64_t>(t.shape.size(), 0) : t.offset}});
   }
-  std::string tensor_path = (partial / file).string();
-  safetensors_write(tensor_path, outs, {{"format", "wb"}});
-  uint64_t size;
-  uint32_t crc = file_crc(tensor_path, size);
+  if (by_file.empty()) by_file[0] = {};
+  nlohmann::json files = nlohmann::json::array();
+  for (auto& [index, outs] : by_file) {
+    std::string file = fmt::format("tensors-{}.safetensors", index);
+    std::string tensor_path = (partial / file).string();
+    safetensors_write(tensor_path, outs, {{"format", "wb"}});
+    uint64_t size;
+    uint32_t crc = file_crc(tensor_path, size);
+    files.push_back({{"name", file}, {"bytes", size}, {"crc32c", crc}});
+  }
 
   nlohmann::ordered_json m;
   m["format"] = "wb-checkpoint";
@@ -80,7 +88,7 @@ std::string ckpt_write(const std::string& root, const ckpt_contents& c) {
   m["layout"] = c.layout;
   m["recipe"] = c.recipe;
   m["state"] = c.state;
-  m["files"] = nlohmann::json::array({{{"name", file}, {"bytes", size}, {"crc32c", crc}}});
+  m["files"] = files;
   m["tensors"] = tensors;
   atomic_write_file((partial / "manifest.json").string(), m.dump(1) + "\n");
   fsync_parent_dir((partial / "manifest.json").string());
@@ -191,8 +199,56 @@ ckpt_reader::~ckpt_reader() {
 }
 
 const ckpt_tensor_view* ckpt_reader::find(const std::string& name) const {
-  for (auto& t : tensors_) if (t.meta.name == name) return &t;
-  return nullptr;
+  const ckpt_tensor_view* found = nullptr;
+  for (auto& t : tensors_)
+    if (t.meta.name == name) {
+      if (found || t.meta.shape != t.meta.global_shape) return nullptr;  // split into slices
+      found = &t;
+    }
+  return found;
+}
+
+std::vector<int64_t> ckpt_reader::global_shape(const std::string& name) const {
+  for (auto& t : tensors_) if (t.meta.name == name) return t.meta.global_shape;
+  return {};
+}
+
+void ckpt_reader::read_global(const std::string& name, void* out) const {
+  std::vector<int64_t> global = global_shape(name);
+  if (global.empty()) throw std::runtime_error(fmt::format("{}: no tensor '{}'", dir_, name));
+  const size_t rank = global.size();
+  int64_t total = 1;
+  for (auto d : global) total *= d;
+  int64_t covered = 0;
+  for (auto& t : tensors_) {
+    if (t.meta.name != name) continue;
+    auto& shape = t.meta.shape;
+    auto& off = t.meta.offset;
+    if (shape.size() != rank || off.size() != rank || t.meta.global_shape != global)
+      throw std::runtime_error(fmt::format("{}: slices of '{}' disagree on its shape", dir_, name));
+    for (size_t d = 0; d < rank; ++d)
+      if (off[d] < 0 || off[d] + shape[d] > global[d])
+        throw std::runtime_error(fmt::format("{}: a slice of '{}' lies outside its global shape", dir_, name));
+    size_t elem = st_dtype_bytes(t.meta.dtype);
+    // Copy row by row of the innermost dimension: the slice's rows in order, to their place in the
+    // global row-major layout.
+    int64_t inner = rank ? shape[rank - 1] : 1, rows = 1;
+    for (size_t d = 0; d + 1 < rank; ++d) rows *= shape[d];
+    std::vector<int64_t> index(rank, 0);
+    auto* src = static_cast<const uint8_t*>(t.meta.data);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t at = 0;
+      for (size_t d = 0; d < rank; ++d) at = at * global[d] + off[d] + (d + 1 < rank ? index[d] : 0);
+      std::memcpy(static_cast<uint8_t*>(out) + size_t(at) * elem, src + size_t(r * inner) * elem, size_t(inner) * elem);
+      for (size_t d = rank - 1; d-- > 0;) {  // next row index, odometer style
+        if (++index[d] < shape[d]) break;
+        index[d] = 0;
+      }
+    }
+    covered += int64_t(t.bytes / elem);
+  }
+  if (covered != total)
+    throw std::runtime_error(fmt::format("{}: the slices of '{}' hold {} of its {} elements", dir_, name, covered, total));
 }
 
 std::string ckpt_verify(const std::string& dir) {

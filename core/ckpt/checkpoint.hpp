@@ -28,6 +28,7 @@ struct ckpt_tensor {
   std::vector<int64_t> global_shape;
   std::vector<int64_t> offset;      // where the slice starts in the global tensor
   const void* data = nullptr;
+  int file = 0;                     // which tensors-FILE.safetensors holds it (one per writing rank)
 };
 
 struct ckpt_contents {
@@ -66,8 +67,14 @@ class ckpt_reader {
   const std::string& dir() const { return dir_; }
   const nlohmann::json& manifest() const { return manifest_; }
   uint64_t step() const { return manifest_.at("step"); }
-  const std::vector<ckpt_tensor_view>& tensors() const { return tensors_; }
+  const std::vector<ckpt_tensor_view>& tensors() const { return tensors_; }  // every slice
+  // The one slice of a tensor stored whole; nullptr when absent or split into slices.
   const ckpt_tensor_view* find(const std::string& name) const;
+  // Global shape of a tensor (from any of its slices); empty when absent.
+  std::vector<int64_t> global_shape(const std::string& name) const;
+  // Assembles the whole tensor from its slices into `out` (product(global_shape) elements of its
+  // dtype); throws when the slices do not cover it exactly once.
+  void read_global(const std::string& name, void* out) const;
 
  private:
   std::string dir_;

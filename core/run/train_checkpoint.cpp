@@ -82,7 +82,8 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
     throw std::runtime_error(fmt::format("{}: written with tokenizer {}, the recipe's tokenizer is {}", dir, fp,
                                          expected.tokenizer_fingerprint));
   // Check everything before changing anything: a refused checkpoint leaves the run untouched.
-  struct copy { const float* from; float* to; size_t n; };
+  // Tensors may be whole or in slices written by several ranks of another layout.
+  struct copy { std::string name; float* to; };
   std::vector<copy> copies;
   const tensor& m1 = tr.optimizer().first_moment();
   const tensor& m2 = tr.optimizer().second_moment();
@@ -93,14 +94,12 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
     for (auto [prefix, target] : {std::pair{"model.", p.v->data.f32()}, std::pair{"optim.m.", m1.f32() + offset},
                                   std::pair{"optim.v.", m2.f32() + offset}}) {
       std::string name = prefix + p.name;
-      auto* t = r.find(name);
-      if (!t) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
-      if (t->meta.shape != want)
+      auto shape = r.global_shape(name);
+      if (shape.empty()) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
+      if (shape != want)
         throw std::runtime_error(fmt::format("{}: tensor '{}' has shape {}, the recipe's model needs {}", dir, name,
-                                             shape_str(t->meta.shape), shape_str(want)));
-      if (t->meta.dtype != st_dtype::f32)
-        throw std::runtime_error(fmt::format("{}: tensor '{}' is {}, expected F32", dir, name, st_dtype_name(t->meta.dtype)));
-      copies.push_back({reinterpret_cast<const float*>(t->meta.data), target, size_t(shape_numel(want))});
+                                             shape_str(shape), shape_str(want)));
+      copies.push_back({name, target});
     }
   }
   auto& st = man.at("state");
@@ -111,7 +110,7 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
       throw std::runtime_error(fmt::format("{}: saved with data sources {}, the recipe's mix differs", dir,
                                            nlohmann::json(names).dump()));
   loader_state ls{ld.at("samples"), ld.at("source_samples").get<std::vector<uint64_t>>()};
-  for (auto& c : copies) std::memcpy(c.to, c.from, c.n * 4);
+  for (auto& c : copies) r.read_global(c.name, c.to);
   loader.restore(ls);
   tr.restore(st.at("step"), st.at("adam_steps"));
   return {st.at("step"), st.at("total_steps")};
@@ -119,17 +118,15 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
 
 void checkpoint_load_model(const std::string& dir, model& m) {
   ckpt_reader r(dir);
-  std::vector<std::pair<const ckpt_tensor_view*, const parameter*>> pairs;
   for (auto& p : m.params()) {
     std::string name = "model." + p.name;
-    auto* t = r.find(name);
-    if (!t) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
-    if (t->meta.shape != p.v->data.shape() || t->meta.dtype != st_dtype::f32)
+    auto shape = r.global_shape(name);
+    if (shape.empty()) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
+    if (shape != p.v->data.shape())
       throw std::runtime_error(fmt::format("{}: tensor '{}' has shape {}, the recipe's model needs {}", dir, name,
-                                           shape_str(t->meta.shape), shape_str(p.v->data.shape())));
-    pairs.emplace_back(t, &p);
+                                           shape_str(shape), shape_str(p.v->data.shape())));
   }
-  for (auto& [t, p] : pairs) std::memcpy(p->v->data.f32(), t->meta.data, t->bytes);
+  for (auto& p : m.params()) r.read_global("model." + p.name, p.v->data.f32());
 }
 
 async_checkpointer::async_checkpointer(std::string root, int keep)

@@ -156,3 +156,48 @@ TEST_CASE("resuming with a recipe whose model differs names the tensor and both 
   CHECK_THAT(r.out, Catch::Contains("wb run: a/checkpoints/step-00000003: tensor 'model.layers.0.mlp.w1' has shape "
                                     "(128, 64), the recipe's model needs (96, 64)"));
 }
+
+TEST_CASE("a checkpoint resharded into row slices over three files resumes exactly", "[cli][resume][reshard]") {
+  small_run s;
+  REQUIRE(run_command(wb_cmd("run small.lua --out straight" + run_flags)).status == 0);
+  REQUIRE(run_command(wb_cmd("run small.lua --out part --steps 12 --threads 2 checkpoint.every=6 checkpoint.keep=10")).status == 0);
+  // Rewrite step 6 as three "ranks" holding uneven row ranges of every tensor.
+  std::string source = "part/checkpoints/step-00000006";
+  std::vector<std::vector<float>> storage;
+  wb::ckpt_contents c;
+  {
+    wb::ckpt_reader r(source);
+    auto& m = r.manifest();
+    c.step = m["step"];
+    c.recipe_hash = m["recipe_hash"];
+    c.tokenizer_fingerprint = m["tokenizer_fingerprint"];
+    c.recipe = m["recipe"];
+    c.layout = {{"dp", 1}, {"tp", 3}, {"pp", 1}, {"ranks", 3}};
+    c.state = m["state"];
+    storage.reserve(r.tensors().size() * 3);
+    for (auto& t : r.tensors()) {
+      auto g = t.meta.global_shape;
+      int64_t rows = g[0], row = 1;
+      for (size_t d = 1; d < g.size(); ++d) row *= g[d];
+      int64_t cuts[4] = {0, rows / 3, rows / 3 + (rows + 1) / 3, rows};
+      for (int k = 0; k < 3; ++k) {
+        auto shape = g;
+        shape[0] = cuts[k + 1] - cuts[k];
+        if (shape[0] == 0) continue;
+        auto* from = reinterpret_cast<const float*>(t.meta.data) + cuts[k] * row;
+        storage.emplace_back(from, from + shape[0] * row);
+        std::vector<int64_t> offset(g.size(), 0);
+        offset[0] = cuts[k];
+        c.tensors.push_back({t.meta.name, t.meta.dtype, shape, g, offset, storage.back().data(), k});
+      }
+    }
+  }
+  std::string resharded = wb::ckpt_write("resharded", c);
+  REQUIRE(wb::ckpt_reader(resharded).manifest()["files"].size() == 3);
+  std::filesystem::remove_all("part/checkpoints/step-00000012");
+  auto r = run_command(wb_cmd("run small.lua --out part --resume " + resharded + " --threads 2 checkpoint.every=6 checkpoint.keep=10"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("resumed from step 6"));
+  require_same_state("straight/checkpoints/step-00000012", "part/checkpoints/step-00000012");
+}

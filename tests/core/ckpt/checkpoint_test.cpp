@@ -107,3 +107,47 @@ TEST_CASE("a checkpoint of a newer format version is refused", "[ckpt]") {
   CHECK_THROWS_WITH(ckpt_reader(d), "ckpt/step-00000007: checkpoint format version 99 is newer than this wb reads (1); "
                                     "upgrade wb");
 }
+
+TEST_CASE("a tensor written in slices by several ranks reads back whole", "[ckpt][reshard]") {
+  recipe_dir dir;
+  // A (5, 4) tensor cut into a 2x2 grid of uneven blocks across four files, as a tp x pp layout
+  // would write it; and a vector cut in two.
+  std::vector<float> whole(20), vec{1, 2, 3, 4, 5, 6, 7};
+  for (int i = 0; i < 20; ++i) whole[size_t(i)] = float(i);
+  auto block = [&](int r0, int r1, int c0, int c1) {
+    std::vector<float> b;
+    for (int r = r0; r < r1; ++r)
+      for (int c = c0; c < c1; ++c) b.push_back(whole[size_t(r * 4 + c)]);
+    return b;
+  };
+  auto b00 = block(0, 3, 0, 1), b01 = block(0, 3, 1, 4), b10 = block(3, 5, 0, 1), b11 = block(3, 5, 1, 4);
+  ckpt_contents c;
+  c.step = 1;
+  c.tensors = {{"w", st_dtype::f32, {3, 1}, {5, 4}, {0, 0}, b00.data(), 0},
+               {"w", st_dtype::f32, {3, 3}, {5, 4}, {0, 1}, b01.data(), 1},
+               {"w", st_dtype::f32, {2, 1}, {5, 4}, {3, 0}, b10.data(), 2},
+               {"w", st_dtype::f32, {2, 3}, {5, 4}, {3, 1}, b11.data(), 3},
+               {"v", st_dtype::f32, {3}, {7}, {0}, vec.data(), 0},
+               {"v", st_dtype::f32, {4}, {7}, {3}, vec.data() + 3, 1}};
+  std::string d = ckpt_write("ckpt", c);
+  ckpt_reader r(d);
+  CHECK(r.manifest()["files"].size() == 4);
+  CHECK(r.global_shape("w") == std::vector<int64_t>{5, 4});
+  CHECK(r.find("w") == nullptr);  // not stored whole
+  std::vector<float> back(20), vback(7);
+  r.read_global("w", back.data());
+  r.read_global("v", vback.data());
+  CHECK(back == whole);
+  CHECK(vback == vec);
+}
+
+TEST_CASE("slices that do not cover a tensor are refused", "[ckpt][reshard]") {
+  recipe_dir dir;
+  std::vector<float> half{1, 2, 3};
+  ckpt_contents c;
+  c.step = 1;
+  c.tensors = {{"v", st_dtype::f32, {3}, {6}, {0}, half.data(), 0}};
+  ckpt_reader r(ckpt_write("ckpt", c));
+  std::vector<float> out(6);
+  CHECK_THROWS_WITH(r.read_global("v", out.data()), "ckpt/step-00000001: the slices of 'v' hold 3 of its 6 elements");
+}
