@@ -42,8 +42,8 @@ int64_t st_tensor_in::elements() const {
   return n;
 }
 
-void safetensors_write(const std::string& path, const std::vector<st_tensor_out>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+std::string safetensors_header(const std::vector<st_tensor_out>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
@@ -57,9 +57,16 @@ void safetensors_write(const std::string& path, const std::vector<st_tensor_out>
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes, as the reference writer does
   uint64_t n = text.size();
+  std::string out(8, '\0');
+  std::memcpy(out.data(), &n, 8);
+  return out + text;
+}
+
+void safetensors_write(const std::string& path, const std::vector<st_tensor_out>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::string header = safetensors_header(tensors, metadata);
   atomic_file out(path);
-  out.write(&n, 8);
-  out.write(text.data(), text.size());
+  out.write(header.data(), header.size());
   for (auto& t : tensors) {
     uint64_t count = 1;
     for (auto s : t.shape) count *= uint64_t(s);

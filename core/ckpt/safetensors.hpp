@@ -22,6 +22,10 @@ struct st_tensor_out {
   const void* data = nullptr;  // product(shape) * dtype bytes
 };
 
+// The bytes before the data: 8-byte length and the JSON header (padded to 8 bytes).
+std::string safetensors_header(const std::vector<st_tensor_out>& tensors,
+                               const std::map<std::string, std::string>& metadata = {});
+
 // Tensors are laid out in the order given. Throws std::runtime_error naming the path.
 void safetensors_write(const std::string& path, const std::vector<st_tensor_out>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
