@@ -87,3 +87,11 @@ TEST_CASE("wb run --rehearse runs a cluster recipe scaled down and says what it 
                         Catch::Contains("init \"hf:/fsx/models/Meta-Llama-3-8B\" replaced by random weights") &&
                         Catch::Contains("trained to step 3") && Catch::Contains("rehearsal passed: recipe valid"));
 }
+
+TEST_CASE("wb run refuses a precision the CPU engine does not implement instead of ignoring it", "[cli][run]") {
+  small_run s;
+  auto r = run_command(wb_cmd("run small.lua --out p model.precision=bf16"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::StartsWith("command line (model.precision=bf16): Invalid 'model.precision' \"bf16\": expected "
+                                      "\"fp32\" on this machine's CPU engine, got \"bf16\""));
+}
