@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
+#include "core/util/parallel_copy.hpp"
+
 namespace wb {
 
 nlohmann::json model_config_to_json(const model_config& c) {
@@ -32,16 +34,17 @@ model_config model_config_from_json(const nlohmann::json& j) {
 }
 
 std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
-                                                    const checkpoint_meta& meta) {
-  auto s = std::make_unique<train_snapshot>();
+                                                    const checkpoint_meta& meta, std::unique_ptr<train_snapshot> reuse) {
+  auto s = reuse ? std::move(reuse) : std::make_unique<train_snapshot>();
+  s->contents = {};
   const tensor& params = m.param_arena();
   const tensor& m1 = tr.optimizer().first_moment();
   const tensor& m2 = tr.optimizer().second_moment();
   size_t P = size_t(params.numel());
   s->storage.resize(3 * P);
-  std::memcpy(s->storage.data(), params.f32(), P * 4);
-  std::memcpy(s->storage.data() + P, m1.f32(), P * 4);
-  std::memcpy(s->storage.data() + 2 * P, m2.f32(), P * 4);
+  parallel_copy(s->storage.data(), params.f32(), P * 4);
+  parallel_copy(s->storage.data() + P, m1.f32(), P * 4);
+  parallel_copy(s->storage.data() + 2 * P, m2.f32(), P * 4);
   auto& c = s->contents;
   c.step = uint64_t(tr.steps_done());
   c.recipe_hash = meta.recipe_hash;
@@ -152,6 +155,11 @@ double async_checkpointer::submit(std::unique_ptr<train_snapshot> s) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+std::unique_ptr<train_snapshot> async_checkpointer::recycle() {
+  std::lock_guard lock(mutex_);
+  return std::move(done_);
+}
+
 void async_checkpointer::wait() {
   std::unique_lock lock(mutex_);
   cv_.wait(lock, [&] { return !busy_; });
@@ -182,6 +190,7 @@ void async_checkpointer::loop() {
     {
       std::lock_guard lock(mutex_);
       busy_ = false;
+      done_ = std::move(s);
     }
     cv_.notify_all();
   }

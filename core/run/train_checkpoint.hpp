@@ -36,8 +36,11 @@ struct train_snapshot {
   std::vector<float> storage;
 };
 
+// `reuse`: a snapshot already written, whose buffer is recycled (no page faults while training
+// waits); may be null.
 std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
-                                                    const checkpoint_meta& meta);
+                                                    const checkpoint_meta& meta,
+                                                    std::unique_ptr<train_snapshot> reuse = nullptr);
 
 struct restored_position {
   long long step = 0, total_steps = 0;
@@ -61,6 +64,8 @@ class async_checkpointer {
   double submit(std::unique_ptr<train_snapshot> s);
   // Waits for the current write; rethrows its error if it failed.
   void wait();
+  // The last snapshot written, for its buffer to be reused (null if none is free).
+  std::unique_ptr<train_snapshot> recycle();
   // Writes synchronously (used when checkpoint.async is false).
   static std::string write_now(const std::string& root, int keep, const train_snapshot& s);
 
@@ -70,7 +75,7 @@ class async_checkpointer {
   int keep_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::unique_ptr<train_snapshot> pending_;
+  std::unique_ptr<train_snapshot> pending_, done_;
   bool busy_ = false, quit_ = false;
   std::exception_ptr error_;
   std::thread thread_;

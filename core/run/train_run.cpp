@@ -199,7 +199,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     bool stopping = options.stop && options.stop->load();
     if ((r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping) {
       auto c0 = std::chrono::steady_clock::now();
-      auto snap = checkpoint_snapshot(m, tr, loader, meta);
+      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer.recycle());
       if (r.checkpoint.async && !stopping) writer.submit(std::move(snap));
       else {
         writer.wait();

@@ -22,6 +22,11 @@ atomic_file::~atomic_file() {
   }
 }
 
+// Writeback of what is already written starts every this many bytes (sync_file_range(2),
+// SYNC_FILE_RANGE_WRITE: start, do not wait), so the disk works while later data is still being
+// copied and the final fsync has little left to do.
+constexpr uint64_t writeback_bytes = 32ull << 20;
+
 void atomic_file::write(const void* data, size_t size) {
   auto* p = static_cast<const char*>(data);
   while (size > 0) {
@@ -30,6 +35,11 @@ void atomic_file::write(const void* data, size_t size) {
     if (n < 0) throw std::runtime_error(tmp_ + ": write failed: " + std::strerror(errno));
     p += n;
     size -= size_t(n);
+    written_ += uint64_t(n);
+    if (written_ - flushed_ >= writeback_bytes) {
+      sync_file_range(fd_, off64_t(flushed_), off64_t(written_ - flushed_), SYNC_FILE_RANGE_WRITE);
+      flushed_ = written_;
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 // temporary is removed. Used for data shards, manifests and (later) checkpoints.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace wb {
@@ -20,6 +21,7 @@ class atomic_file {
  private:
   std::string path_, tmp_;
   int fd_ = -1;
+  uint64_t written_ = 0, flushed_ = 0;  // bytes written, and handed to writeback so far
 };
 
 // Writes a whole small file atomically.

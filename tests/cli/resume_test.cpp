@@ -201,3 +201,17 @@ TEST_CASE("a checkpoint resharded into row slices over three files resumes exact
   CHECK_THAT(r.out, Catch::Contains("resumed from step 6"));
   require_same_state("straight/checkpoints/step-00000012", "part/checkpoints/step-00000012");
 }
+
+TEST_CASE("resuming with another tokenizer than the checkpoint's is refused, printing both", "[cli][resume]") {
+  small_run s;
+  REQUIRE(run_command(wb_cmd("run small.lua --out a --steps 3 --threads 1")).status == 0);
+  // Same vocabulary size, other merges: a different tokenizer that the data must not be read with.
+  REQUIRE(run_command(wb_cmd("data tokenizer-train --vocab 320 --in en/doc1.txt --out other.json")).status == 0);
+  REQUIRE(run_command(wb_cmd("data prepare --tokenizer other.json --in ja --out other/ja")).status == 0);
+  REQUIRE(run_command(wb_cmd("data prepare --tokenizer other.json --in en --out other/en")).status == 0);
+  auto r = run_command(wb_cmd("run small.lua --out a --resume auto --threads 1 data.tokenizer=other.json "
+                              "data.sources.ja.path=other/ja data.sources.en.path=other/en"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("wb run: a/checkpoints/step-00000003: written with tokenizer ") &&
+                        Catch::Contains(", the recipe's tokenizer is "));
+}
