@@ -69,15 +69,7 @@ int run_eval(const eval_args& a) {
     return 0;
   }
   tokenizer tok = tokenizer_load(r.data.tokenizer);
-  std::vector<loader_source> sources;
-  for (auto& s : r.data.sources) sources.push_back({s.name, s.path, s.weight});
-  loader_options lo;
-  lo.seq_len = r.model.seq_len;
-  lo.seed = uint64_t(r.train.seed);
-  lo.valid_fraction = r.data.valid_fraction;
-  lo.tokenizer_fingerprint = tokenizer_fingerprint(tok);
-  lo.vocab_size = uint32_t(r.model.vocab);
-  data_loader loader(sources, lo);
+  data_loader loader = recipe_data_loader(r, tok);
   if (a.batches > 0) r.train.eval_batches = a.batches;
   eval_report e = evaluate_valid(r, m, backend, loader, 0);
   fmt::print("{}: validation loss {:.4f}, perplexity {:.2f}\n", dir, e.loss, std::exp(e.loss));

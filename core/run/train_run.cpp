@@ -32,6 +32,24 @@ void fill_batch_rows(const std::vector<uint32_t>& rows, int T, const tensor& tok
     }
 }
 
+data_loader recipe_data_loader(const recipe& r, const tokenizer& tok, int dp_rank, int dp_size) {
+  if (tok.vocab_size() > size_t(r.model.vocab))
+    throw data_error(fmt::format("{}: the tokenizer has {} tokens but model.vocab is {}; set model.vocab >= {}",
+                                 r.data.tokenizer, tok.vocab_size(), r.model.vocab, tok.vocab_size()));
+  std::vector<loader_source> sources;
+  for (auto& s : r.data.sources) sources.push_back({s.name, s.path, s.weight});
+  loader_options lo;
+  lo.seq_len = r.model.seq_len;
+  lo.seed = uint64_t(r.train.seed);
+  lo.valid_fraction = r.data.valid_fraction;
+  lo.repeat = r.data.on_exhaust == "repeat";
+  lo.tokenizer_fingerprint = tokenizer_fingerprint(tok);
+  lo.vocab_size = uint32_t(r.model.vocab);
+  lo.dp_rank = dp_rank;
+  lo.dp_size = dp_size;
+  return data_loader(sources, lo);
+}
+
 eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
                            long long step) {
   eval_report e;
@@ -80,19 +98,9 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
 
   // Data first: a missing shard set or tokenizer mismatch is reported before any model memory.
   tokenizer tok = tokenizer_load(r.data.tokenizer);
-  if (tok.vocab_size() > size_t(r.model.vocab))
-    throw data_error(fmt::format("{}: the tokenizer has {} tokens but model.vocab is {}; set model.vocab >= {}",
-                                 r.data.tokenizer, tok.vocab_size(), r.model.vocab, tok.vocab_size()));
-  std::vector<loader_source> sources;
-  for (auto& s : r.data.sources) sources.push_back({s.name, s.path, s.weight});
+  data_loader loader = recipe_data_loader(r, tok);
   loader_options lo;
-  lo.seq_len = T;
-  lo.seed = uint64_t(r.train.seed);
-  lo.valid_fraction = r.data.valid_fraction;
-  lo.repeat = r.data.on_exhaust == "repeat";
   lo.tokenizer_fingerprint = tokenizer_fingerprint(tok);
-  lo.vocab_size = uint32_t(r.model.vocab);
-  data_loader loader(sources, lo);
 
   backend.set_threads(r.train.threads);
   model m(r.model, uint64_t(r.model.init_seed));

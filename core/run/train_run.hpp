@@ -12,6 +12,7 @@
 
 #include "core/recipe/recipe.hpp"
 #include "core/tensor/backend.hpp"
+#include "core/data/data_loader.hpp"
 #include "core/tensor/tensor.hpp"
 
 namespace wb {
@@ -57,6 +58,11 @@ struct run_summary {
 
 class data_loader;
 class model;
+struct tokenizer;
+
+// The recipe's data mix as a loader: its sources, seq_len, seed, held-out fraction and exhaustion
+// policy, checked against the tokenizer (fingerprint, vocabulary no larger than the model's).
+data_loader recipe_data_loader(const recipe& r, const tokenizer& tok, int dp_rank = 0, int dp_size = 1);
 
 // Splits loader rows of T+1 tokens into inputs (rows, T) and next-token targets (rows, T).
 void fill_batch_rows(const std::vector<uint32_t>& rows, int T, const tensor& tokens, const tensor& targets);
