@@ -2,7 +2,10 @@
 // head), query head h reading kv head h / (NH / KVH). Probabilities are formed as
 // exp(s - lse) from the row's log-sum-exp, so rebuilding them in backward from the saved lse
 // (selective recomputation, Korthikanti et al. 2022) gives bit-identical values.
-// Limits: full T x T score blocks (no tiling), so T is meant to be in the low thousands at most.
+// The products skip the masked upper triangle in 64-row blocks (block i reads keys [0, end of block
+// i)): about half the GEMM work. Limits: a full T x T score buffer per thread, so T is meant to be
+// in the low thousands at most.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -28,9 +31,19 @@ struct geometry {
   int64_t offset(int64_t b, int64_t h, int64_t heads) const { return (b * T * heads + h) * HD; }
 };
 
+constexpr int64_t causal_block = 64;  // rows a block; Eigen's register blocks divide it
+
+// f(i0, len) over the 64-row blocks of [0, T)
+template <class F>
+void for_blocks(int64_t T, F f) {
+  for (int64_t i0 = 0; i0 < T; i0 += causal_block) f(i0, std::min(causal_block, T - i0));
+}
+
 // P (T, T) = causal softmax(scale Q K^T); lse (T) written when `write_lse`, else read.
 void probabilities(const geometry& g, const cstrided& q, const cstrided& k, Eigen::Map<mat>& p, float* lse, bool write_lse) {
-  p.noalias() = q * k.transpose();
+  for_blocks(g.T, [&](int64_t i0, int64_t len) {  // (len, i0 + len): the rest of the rows is masked
+    p.block(i0, 0, len, i0 + len).noalias() = q.middleRows(i0, len) * k.topRows(i0 + len).transpose();
+  });
   for (int64_t i = 0; i < g.T; ++i) {
     float* row = p.data() + i * g.T;
     for (int64_t j = 0; j <= i; ++j) row[j] *= g.scale;
@@ -64,7 +77,9 @@ void attention_forward(op_call& c, int threads) {
     cstrided V(v + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
     strided O(out + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
     probabilities(g, Q, K, p, lse + bh * g.T, true);
-    O.noalias() = p * V;
+    for_blocks(g.T, [&](int64_t i0, int64_t len) {
+      O.middleRows(i0, len).noalias() = p.block(i0, 0, len, i0 + len) * V.topRows(i0 + len);
+    });
   }, g.B * g.NH * g.T * g.T);
 }
 
@@ -101,8 +116,11 @@ void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor
       float* pbuf = kept ? c.saved[1].f32() + bh * g.T * g.T : s0;
       Eigen::Map<mat> p(pbuf, g.T, g.T);
       if (!kept) probabilities(g, Q, K, p, const_cast<float*>(lse + bh * g.T), false);
-      dV.noalias() += p.transpose() * dO;
-      dp.noalias() = dO * V.transpose();
+      // key block j0: only query rows i >= j0 see it; query block i0: only keys j < i0 + len
+      for_blocks(g.T, [&](int64_t j0, int64_t len) {
+        dV.middleRows(j0, len).noalias() += p.block(j0, j0, g.T - j0, len).transpose() * dO.bottomRows(g.T - j0);
+        dp.block(j0, 0, len, j0 + len).noalias() = dO.middleRows(j0, len) * V.topRows(j0 + len).transpose();
+      });
       for (int64_t i = 0; i < g.T; ++i) {
         float* dr = dp.data() + i * g.T;
         const float* pr = pbuf + i * g.T;
@@ -111,8 +129,10 @@ void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor
         for (int64_t j = 0; j <= i; ++j) dr[j] = pr[j] * (dr[j] - dot) * g.scale;
         for (int64_t j = i + 1; j < g.T; ++j) dr[j] = 0;
       }
-      dQ.noalias() += dp * K;
-      dK.noalias() += dp.transpose() * Q;
+      for_blocks(g.T, [&](int64_t i0, int64_t len) {
+        dQ.middleRows(i0, len).noalias() += dp.block(i0, 0, len, i0 + len) * K.topRows(i0 + len);
+        dK.middleRows(i0, len).noalias() += dp.block(i0, i0, g.T - i0, len).transpose() * Q.bottomRows(g.T - i0);
+      });
     }
   }, g.B * g.NH * g.T * g.T);
 }

@@ -42,7 +42,7 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
     tp.backward(l, float(1.0 / double(k)));
   }
   r.loss = loss_sum / double(k);
-  grad_stats g = grad_norm(model_->grad_arena());
+  grad_stats g = grad_norm(model_->grad_arena(), backend_->threads());
   r.grad_norm = g.norm;
   if (!g.finite || !std::isfinite(r.loss)) {
     if (o_.nan_policy != "skip")
@@ -53,8 +53,8 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
     ++step_;
     return r;
   }
-  clip_grad_norm(model_->grad_arena(), g.norm, o_.optim.clip);
-  opt_.step(r.lr);
+  clip_grad_norm(model_->grad_arena(), g.norm, o_.optim.clip, backend_->threads());
+  opt_.step(r.lr, backend_->threads());
   ++step_;
   return r;
 }
