@@ -45,13 +45,9 @@ std::vector<int32_t> read_ids(const std::string& path) {
 }
 
 int run_eval(const eval_args& a) {
-  eval_options eo;
-  eo.trust = a.recipe.trust;
-  resolved_recipe res = recipe_load(a.recipe.path, a.recipe.overrides, eo);
-  if (!res.ok()) {
-    std::fputs(format_diagnostics(res.errors).c_str(), stderr);
-    return 1;
-  }
+  auto loaded = a.recipe.load();
+  if (!loaded) return 1;
+  resolved_recipe& res = *loaded;
   recipe r = *res.config;
   std::string dir = resolve_checkpoint_arg(a.ckpt);
   model m(r.model, 0);

@@ -95,13 +95,9 @@ void draw(const step_report& s, bool tty, long long log_every) {
 }
 
 int run(const run_args& a) {
-  eval_options eo;
-  eo.trust = a.recipe.trust;
-  resolved_recipe res = recipe_load(a.recipe.path, a.recipe.overrides, eo);
-  if (!res.ok()) {
-    std::fputs(format_diagnostics(res.errors).c_str(), stderr);
-    return 1;
-  }
+  auto loaded = a.recipe.load();
+  if (!loaded) return 1;
+  resolved_recipe& res = *loaded;
   recipe r = *res.config;
   if (a.threads >= 0) r.train.threads = a.threads;
   machine_info mi = machine_probe();

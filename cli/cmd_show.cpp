@@ -51,13 +51,9 @@ command add_show_command(CLI::App& app) {
   args->add_to(sub);
   sub->add_flag("--json", *json, "Print JSON: {recipe_hash, files, recipe, derived}");
   return {sub, [args, json] {
-    eval_options options;
-    options.trust = args->trust;
-    resolved_recipe r = recipe_load(args->path, args->overrides, options);
-    if (!r.ok()) {
-      std::fputs(format_diagnostics(r.errors).c_str(), stderr);
-      return 1;
-    }
+    auto loaded = args->load();
+    if (!loaded) return 1;
+    resolved_recipe& r = *loaded;
     if (*json) {
       nlohmann::ordered_json out;
       out["recipe_hash"] = r.hash;

@@ -3,10 +3,13 @@
 // 2 the command line is wrong.
 #pragma once
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "core/recipe/resolve.hpp"
 
 namespace wb {
 
@@ -21,6 +24,8 @@ struct recipe_args {
   std::vector<std::string> overrides;
   bool trust = false;
   void add_to(CLI::App* app);
+  // Evaluates and validates the recipe; on errors prints them to stderr and returns nothing.
+  std::optional<resolved_recipe> load() const;
 };
 
 command add_check_command(CLI::App& app);
