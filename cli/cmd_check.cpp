@@ -2,7 +2,6 @@
 #include <cstdio>
 
 #include "cli/command.hpp"
-#include "lua/recipe_eval.hpp"
 
 namespace wb {
 

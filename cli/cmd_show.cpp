@@ -7,7 +7,6 @@
 #include "core/data/data_error.hpp"
 #include "core/data/shard_set.hpp"
 #include "core/recipe/canonical.hpp"
-#include "lua/recipe_eval.hpp"
 
 namespace wb {
 namespace {
