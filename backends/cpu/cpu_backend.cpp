@@ -30,6 +30,7 @@ void cpu_backend::set_threads(int threads) {
     case op_kind::gelu: cpu::gelu_##call;       \
     case op_kind::softmax: cpu::softmax_##call; \
     case op_kind::cross_entropy: cpu::cross_entropy_##call; \
+    case op_kind::to_bf16: cpu::to_bf16_##call; \
   }
 
 void cpu_backend::forward(op_call& c) { WB_CPU_DISPATCH(forward(c, threads_); return) }

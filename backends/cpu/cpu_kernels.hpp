@@ -28,7 +28,12 @@ WB_CPU_OP(swiglu)
 WB_CPU_OP(gelu)
 WB_CPU_OP(softmax)
 WB_CPU_OP(cross_entropy)
+WB_CPU_OP(to_bf16)
 #undef WB_CPU_OP
+
+// t's elements as fp32: t's own buffer when fp32, else t widened into `widened` (allocated here,
+// charged to temporaries, freed with it). convert.cpp.
+const float* f32_operand(const tensor& t, tensor& widened, int threads);
 
 // Below this many elements of work a loop runs on one thread: waking a team costs more than it
 // saves (PyTorch's at::internal::GRAIN_SIZE is the same 32768).

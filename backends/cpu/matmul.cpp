@@ -1,6 +1,8 @@
 // matmul: C = op(A) op(B) with Eigen GEMMs mapped on the raw buffers (no copies). A 2-D right
 // operand with an untransposed left one folds the batch into M: one large GEMM, its rows split
 // over the threads. Other batched products run one single-threaded GEMM per batch entry.
+// bf16 operands (mixed precision) are widened to fp32 first, in a temporary of the operand's size:
+// Eigen's bfloat16 products are emulated element by element, and this CPU has no BF16 instructions.
 #include <algorithm>
 
 #include <Eigen/Core>
@@ -66,7 +68,8 @@ dims matmul_dims(const op_call& c) {
 
 void matmul_forward(op_call& c, int threads) {
   dims d = matmul_dims(c);
-  const float *A = c.in[0].f32(), *B = c.in[1].f32();
+  tensor wa, wb;
+  const float *A = f32_operand(c.in[0], wa, threads), *B = f32_operand(c.in[1], wb, threads);
   float* C = c.out.f32();
   bool ta = c.attrs.trans_a, tb = c.attrs.trans_b;
   if (d.batch == 1) return gemm(C, A, ta, B, tb, d.M, d.N, d.K, false, threads);
@@ -78,7 +81,10 @@ void matmul_forward(op_call& c, int threads) {
 
 void matmul_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
   dims d = matmul_dims(c);
-  const float *A = c.in[0].f32(), *B = c.in[1].f32(), *dC = dout.f32();
+  tensor wa, wb;
+  const float *A = din[1].defined() ? f32_operand(c.in[0], wa, threads) : nullptr;  // A only feeds dB
+  const float *B = din[0].defined() ? f32_operand(c.in[1], wb, threads) : nullptr;  // B only feeds dA
+  const float* dC = dout.f32();
   float* dA = din[0].defined() ? din[0].f32() : nullptr;
   float* dB = din[1].defined() ? din[1].f32() : nullptr;
   bool ta = c.attrs.trans_a, tb = c.attrs.trans_b;
