@@ -44,17 +44,16 @@ class buffer_cache {
     free_.clear();
     cached_ = 0;
   }
-  ~buffer_cache() { release(); }
-
  private:
   std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_;
   size_t cached_ = 0;
 };
 
+// Never destroyed: a tensor freed during static destruction still has a cache to return to.
 buffer_cache& cache() {
-  static buffer_cache c;
-  return c;
+  static buffer_cache* c = new buffer_cache;
+  return *c;
 }
 
 size_t rounded_size(size_t n) {
