@@ -44,6 +44,7 @@ class buffer_cache {
     free_.clear();
     cached_ = 0;
   }
+
  private:
   std::mutex mutex_;
   std::unordered_map<size_t, std::vector<void*>> free_;
