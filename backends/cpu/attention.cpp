@@ -67,7 +67,7 @@ void attention_forward(op_call& c, int threads) {
   bool keep = c.saved.size() > 1;
   bool round_probs = c.attrs.probs_bf16;
   tensor scratch({threads, g.T, g.T}, mem_category::temporaries);
-  parallel_for(g.B * g.NH, threads, [&](int64_t bh) {
+  parallel_for_dynamic(g.B * g.NH, threads, [&](int64_t bh) {  // each (b, h) writes only its own outputs
     int64_t b = bh / g.NH, h = bh % g.NH, kh = h / (g.NH / g.KVH);
 #ifdef _OPENMP
     int t = omp_get_thread_num();
@@ -106,7 +106,7 @@ void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor
   float *dq = din[0].f32(), *dk = din[1].f32(), *dv = din[2].f32();
   tensor scratch({threads, 2, g.T, g.T}, mem_category::temporaries);
   int64_t group = g.NH / g.KVH;
-  parallel_for(g.B * g.KVH, threads, [&](int64_t bk) {
+  parallel_for_dynamic(g.B * g.KVH, threads, [&](int64_t bk) {  // each (b, kv head) accumulates only its own
     int64_t b = bk / g.KVH, kh = bk % g.KVH;
 #ifdef _OPENMP
     int t = omp_get_thread_num();

@@ -48,6 +48,16 @@ void parallel_for(int64_t n, int threads, F f, int64_t work = -1) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
+// f(i) for i in [0, n), each i taken by whichever thread is free: for a few large, independent
+// items (GEMM row chunks, attention heads) whose results do not depend on the thread that runs
+// them. On cores shared with other jobs a descheduled thread then delays one item, not half the
+// work, as a static split would.
+template <class F>
+void parallel_for_dynamic(int64_t n, int threads, F f, int64_t work) {
+#pragma omp parallel for num_threads(team(threads, work)) schedule(dynamic, 1)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
 // f(begin, end) on `threads` contiguous chunks of [0, n). Reductions that give each thread its own
 // output columns stay deterministic whatever the thread count.
 template <class F>

@@ -17,9 +17,9 @@ namespace wb::cpu {
 namespace {
 
 // C (M, N) (+)= op(A) (M, K) . op(B) (K, N); A is stored (K, M) when ta, B is stored (N, K) when tb.
-// Large products split C's rows in fixed chunks, one single-threaded SGEMM each, dealt statically
-// to the threads, instead of the library's own threading: no barriers inside the product, which
-// matters when other jobs share the cores. OpenBLAS's result for a row depends on how many rows the
+// Large products split C's rows in fixed chunks, one single-threaded SGEMM each, taken by whichever
+// thread is free, instead of the library's own threading: no barriers inside the product, and a
+// thread descheduled by other jobs on the cores delays one chunk, not half the product. OpenBLAS's result for a row depends on how many rows the
 // call has (measured: one call of M rows and two of M/2 differ in the last bits), so the chunks
 // depend on M only, never on the thread count: the bits are the same on 1, 2 or 8 threads.
 void gemm(float* C, const float* A, bool ta, const float* B, bool tb, int64_t M, int64_t N, int64_t K, bool accumulate,
@@ -29,7 +29,7 @@ void gemm(float* C, const float* A, bool ta, const float* B, bool tb, int64_t M,
   bool split = M * N * K >= 64 * parallel_grain;
   int64_t rows = split ? std::max<int64_t>(64, (M + 8 * 64 - 1) / (8 * 64) * 64) : M;
   int64_t chunks = (M + rows - 1) / rows;
-  parallel_for(chunks, split ? threads : 1, [&](int64_t i) {
+  parallel_for_dynamic(chunks, split ? threads : 1, [&](int64_t i) {
     int64_t m0 = i * rows, len = std::min(M - m0, rows);
     const float* a = ta ? A + m0 : A + m0 * K;  // rows m0.. of op(A): columns of A when ta
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(len), int(N), int(K),
