@@ -28,6 +28,10 @@ constexpr size_t window = 8;
 // Empty completion-queue polls before a waiting rank yields its core. A poll is ~50-100 ns on shm, so
 // this is a few microseconds: with more ranks than cores the peer needs the core more than we do.
 constexpr int spin_polls = 64;
+// Smallest slice worth a message of its own (64 KiB: per-message costs are ~1-6 us here, so a
+// slice moves at >= 10 GB/s-equivalent of overhead), and how many slices a ring step should have.
+constexpr size_t min_slice_bytes = size_t(64) << 10;
+constexpr size_t pipeline_depth = 4;
 
 uint64_t collective_tag(int sender, uint32_t seq, uint64_t message) {
   return (uint64_t(sender) << 44) | (uint64_t(seq & 0xFFFFFF) << 20) | message;
@@ -184,7 +188,11 @@ void fabric_collective::ring(float* data, size_t n, bool reduce, bool gather, co
   uint32_t seq = op_seq_++;
   size_t max_chunk = chunk_range(n, w, 0).size;
   int steps = (reduce ? w - 1 : 0) + (gather ? w - 1 : 0);
-  size_t slices = std::max<size_t>(1, (max_chunk * sizeof(float) + o_.slice_bytes - 1) / o_.slice_bytes);
+  // Slices of slice_bytes, but at least pipeline_depth per step while they stay >= min_slice_bytes,
+  // so that mid-sized buffers are pipelined too.
+  size_t chunk_bytes = max_chunk * sizeof(float);
+  size_t slice = std::clamp(chunk_bytes / pipeline_depth, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
+  size_t slices = std::max<size_t>(1, (chunk_bytes + slice - 1) / slice);
   slices = std::min<size_t>(slices, (max_messages - 1) / size_t(std::max(steps, 1)));
   std::vector<recv_step> recvs;
   std::vector<send_step> sends;
