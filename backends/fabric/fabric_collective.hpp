@@ -4,7 +4,9 @@
 //
 // Algorithms: ring reduce-scatter, ring all-gather, and all-reduce as the two back to back
 // (2(world-1) steps, the NCCL ring), each step cut into slices that are pipelined: slice j of step
-// s+1 leaves as soon as slice j of step s has arrived (and been added). Broadcast is a pipelined
+// s+1 leaves as soon as slice j of step s has arrived (and been added). Small all-reduces on a
+// power-of-two world use recursive doubling instead (log2(world) exchanges of the whole buffer):
+// fewer steps matter more than bytes when each step waits for a peer to be scheduled. Broadcast is a pipelined
 // chain from the root. Waiting ranks spin briefly, then yield the core (with more ranks than cores a
 // spinning rank starves the one it waits for: shared/reference/libfabric.md).
 //
@@ -53,6 +55,8 @@ class fabric_collective final : public collective {
     float* reduce_into;
     size_t bytes;
     uint64_t tag;
+    float* copy_sum_to = nullptr;  // after the add, the sum is also copied here (a later step sends it)
+    long after_recv = -1;          // posted only once this earlier receive has arrived (and been added)
   };
   struct send_step {
     int peer;
@@ -61,9 +65,12 @@ class fabric_collective final : public collective {
     uint64_t tag;
     long after_recv;  // index into the receives, or -1
   };
+  // region: the user's buffer (registered if the provider needs it); sends come from send_region
+  // when one is given.
   void run(const std::vector<recv_step>& recvs, const std::vector<send_step>& sends, const void* region,
-           size_t region_bytes, const char* what);
+           size_t region_bytes, const char* what, const void* send_region = nullptr, size_t send_region_bytes = 0);
   void ring(float* data, size_t n, bool reduce, bool gather, const char* what);
+  void recursive_doubling(float* data, size_t n, const char* what);
   void check_peer(int peer, const char* what) const;
   template <class F>
   void guarded(F&& f);
@@ -75,6 +82,7 @@ class fabric_collective final : public collective {
   uint32_t op_seq_ = 0;
   std::map<std::pair<int, uint32_t>, uint32_t> send_seq_, recv_seq_;  // (peer, tag) -> next message
   std::vector<float> slots_;  // staging slices for reductions
+  std::vector<float> sent_;   // recursive doubling: what each step sends, so data can be summed meanwhile
   bool broken_ = false;
 };
 
