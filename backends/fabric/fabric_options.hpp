@@ -19,8 +19,10 @@ struct fabric_options {
   // issue 7 asks for; NCCL's and PyTorch's 10-minute defaults are far longer.
   double timeout_s = 15;
   // WB_FABRIC_OP_TIMEOUT: longest time one collective may go without any message completing
-  // while every peer still sends heartbeats (a mismatched call sequence, a stuck provider).
-  double op_timeout_s = 300;
+  // while every peer still sends heartbeats (a mismatched call sequence, a stuck provider). Long,
+  // because a live peer may legitimately be busy that long: rank 0 evaluating or writing a
+  // synchronous checkpoint while the others wait in the next step's all-reduce.
+  double op_timeout_s = 1800;
   // WB_FABRIC_BOOTSTRAP_TIMEOUT: how long rank 0 waits for the others to connect (and they for it).
   double bootstrap_timeout_s = 120;
   // WB_FABRIC_SLICE_BYTES: pipeline granularity of the ring algorithms. 1 MiB: shm streams at its
