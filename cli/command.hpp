@@ -36,5 +36,6 @@ command add_run_command(CLI::App& app);
 command add_ckpt_command(CLI::App& app);
 command add_eval_command(CLI::App& app);
 command add_sample_command(CLI::App& app);
+command add_repl_command(CLI::App& app);
 
 }  // namespace wb

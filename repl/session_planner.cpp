@@ -1,0 +1,29 @@
+// Loading or measuring the local device profile once per session; see session_planner.hpp.
+#include "repl/session_planner.hpp"
+
+#include <fmt/format.h>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "lua/recipe_eval.hpp"
+
+namespace wb {
+
+const device_profile& session_planner::local_profile(int threads) {
+  cpu_backend backend(threads);
+  if (profile_ && profile_->threads == backend.threads()) return *profile_;
+  std::string path = device_profile_path();
+  profile_ = device_profile_load(path);
+  if (!profile_ || profile_->threads != backend.threads()) {
+    if (say_) say_(fmt::format("measuring this machine's CPU once ({} threads); saved to {}", backend.threads(), path));
+    profile_ = device_profile_measure(backend, backend.threads());
+    device_profile_save(*profile_, path);
+  }
+  return *profile_;
+}
+
+plan_result session_planner::plan(const recipe& r) {
+  const device_profile* local = r.cluster.instance == "local" ? &local_profile(r.train.threads) : nullptr;
+  return plan_recipe(r, catalog_builtin(), local);
+}
+
+}  // namespace wb

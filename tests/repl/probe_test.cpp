@@ -1,0 +1,71 @@
+// probe: real training steps on this machine against the planner's prediction for them; a
+// recipe for a cluster runs rehearsal-sized and says so.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "repl/probe.hpp"
+#include "tests/support/small_run.hpp"
+
+using namespace wb;
+using namespace wb::test;
+
+namespace {
+
+// The measured device profile, once for the whole test run (as tests/repl/repl_test.cpp).
+void use_test_profile() {
+  setenv("WB_PROFILE", (std::filesystem::path(WB_BINARY).parent_path() / "test-device-profile.json").c_str(), 1);
+}
+
+}  // namespace
+
+TEST_CASE("probe trains the recipe's steps and measures what the planner predicts", "[repl][probe]") {
+  use_test_profile();
+  small_run s;
+  auto loaded = recipe_load("small.lua", {});
+  REQUIRE(loaded.ok());
+  session_planner planner;
+  probe_options o;
+  o.steps = 2;
+  probe_result p = probe_run(*loaded.config, planner, o);
+  CHECK(p.notes.empty());
+  CHECK(p.steps_done == 2);
+  CHECK_FALSE(p.stopped);
+  CHECK(p.step_times.size() == 2);
+  CHECK(p.measured_step_s > 0);
+  // The model state is counted exactly by both.
+  CHECK(p.measured_peak[size_t(mem_category::parameters)] == p.predicted.memory.parameters);
+  CHECK(p.measured_peak[size_t(mem_category::optimizer_state)] == p.predicted.memory.optimizer_state);
+  CHECK(p.measured_total_peak > p.predicted.memory.parameters * 4);
+  CHECK_THAT(probe_table(p), Catch::Contains("2 steps of small (2 layers x 64 dim, microbatch 4, global batch 8)") &&
+                                 Catch::Contains("step time"));
+  CHECK_FALSE(std::filesystem::exists("checkpoints"));  // the run directory was temporary
+}
+
+TEST_CASE("probe of a cluster recipe runs it rehearsal-sized and says why", "[repl][probe][rehearse]") {
+  use_test_profile();
+  small_run s;
+  auto loaded = recipe_load("small.lua", {"cluster.instance=p5.48xlarge", "parallel.microbatch=1"});
+  INFO(format_diagnostics(loaded.errors));
+  REQUIRE(loaded.ok());
+  session_planner planner;
+  probe_options o;
+  o.steps = 1;
+  probe_result p = probe_run(*loaded.config, planner, o);
+  REQUIRE(!p.notes.empty());
+  CHECK(p.notes[0] == "rehearsal-sized: the recipe is for 1 x p5.48xlarge");
+  CHECK(p.probed.model.dim == 256);
+  CHECK(p.probed.cluster.instance == "local");
+  CHECK(p.predicted.layout.instance == "local");
+  CHECK(p.steps_done == 1);
+}
+
+TEST_CASE("probe refuses a step count below one", "[repl][probe]") {
+  small_run s;
+  auto loaded = recipe_load("small.lua", {});
+  session_planner planner;
+  probe_options o;
+  o.steps = 0;
+  CHECK_THROWS_WITH(probe_run(*loaded.config, planner, o), "probe: expected at least 1 step, got 0");
+}
