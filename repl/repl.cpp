@@ -112,6 +112,7 @@ void run(lua_State* L, bool debug) {
   bool interrupted = interrupt_flag().load();
   interrupt_end_call();
   lua_remove(L, base);
+  std::fflush(stdout);  // what the chunk printed comes before its error
   if (status != 0) {
     const char* msg = lua_tostring(L, -1);
     // The terminal echoed ^C where the cursor was: start the message on a line of its own.
@@ -193,6 +194,7 @@ int repl_main(const repl_options& options) {
     }
     chunk.clear();
     if (status != 0) {
+      std::fflush(stdout);
       std::fprintf(stderr, "%s\n", lua_tostring(L, -1));
       std::fflush(stderr);
       lua_pop(L, 1);

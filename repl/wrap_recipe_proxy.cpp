@@ -132,57 +132,65 @@ int proxy_index(lua_State* L) {
   });
 }
 
+// r.<parent>.<key> = value at index 3: edits, then one line per field that changed.
+void assign(lua_State* L, recipe_session& s, const std::string& parent, const std::string& key) {
+  std::string path = join(parent, key);
+  std::vector<recipe_edit> edits;
+  if (lua_isnil(L, 3)) {
+    edits.push_back({path, {}});
+  } else {
+    // A whole new entry of a map (a new data source) is added as `+data.sources.web.path=...` does.
+    const field_spec* spec = schema_find(parent);
+    bool add = spec && spec->type == field_type::map && !s.current().tree.at_path(path);
+    std::string error = collect_edits(L, 3, path, add, edits);
+    if (!error.empty()) throw repl_error(error);
+  }
+  recipe_value before = s.current().tree;
+  diagnostics errors = lua_isnil(L, 3) ? s.reset(path) : s.set(edits);
+  if (!errors.empty()) throw recipe_failure{errors};
+  for (auto& e : edits) {
+    const recipe_value* was = before.at_path(e.path);
+    const recipe_value* now = s.current().tree.at_path(e.path);
+    std::string was_text = was ? was->describe() : "nil", now_text = now ? now->describe() : "nil";
+    if (was_text != now_text) std::printf("%s = %s (was %s)\n", e.path.c_str(), now_text.c_str(), was_text.c_str());
+  }
+}
+
+// The fields under `path` as `wb show` lists them, each with where it was written.
+std::string proxy_text(const recipe_session& s, const std::string& path) {
+  const recipe_value* v = s.current().tree.at_path(path);
+  if (!v) return "nil";
+  // recipe_to_text prints from the root: wrap the section back into its path.
+  recipe_value wrapped = *v;
+  std::string rest = path;
+  while (!rest.empty()) {
+    auto dot = rest.rfind('.');
+    recipe_value t = recipe_value::table();
+    t.set(dot == std::string::npos ? rest : rest.substr(dot + 1), wrapped);
+    wrapped = t;
+    rest = dot == std::string::npos ? "" : rest.substr(0, dot);
+  }
+  std::string text = recipe_to_text(wrapped);
+  if (path.empty()) text += "recipe_hash " + s.current().hash + "\n";
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 int proxy_newindex(lua_State* L) {
   proxy& p = check_proxy(L, 1);
   const char* key = luaL_checkstring(L, 2);
   return repl_guard(L, [&] {
-  recipe_session& s = repl_context_of(L).need_session();
-  std::string path = join(p.path, key);
-  std::string error;
-  std::string before = s.current().tree.at_path(path) ? s.current().tree.at_path(path)->describe() : "nil";
-  if (lua_isnil(L, 3)) {
-    error = format_diagnostics(s.reset(path));
-  } else {
-    // A whole new entry of a map (a new data source) is added as `+data.sources.web.path=...` does.
-    const field_spec* parent = schema_find(p.path);
-    bool add = parent && parent->type == field_type::map && !s.current().tree.at_path(path);
-    std::vector<recipe_edit> edits;
-    error = collect_edits(L, 3, path, add, edits);
-    if (error.empty()) error = format_diagnostics(s.set(edits));
-  }
-  if (!error.empty()) throw repl_error(error);
-  const recipe_value* after = s.current().tree.at_path(path);
-  std::string now = after ? after->describe() : "nil";
-  if (now != before) std::printf("%s = %s (was %s)\n", path.c_str(), now.c_str(), before.c_str());
-  return 0;
+    assign(L, repl_context_of(L).need_session(), p.path, key);
+    return 0;
   });
 }
 
 int proxy_tostring(lua_State* L) {
   proxy& p = check_proxy(L, 1);
   return repl_guard(L, [&] {
-  recipe_session& s = repl_context_of(L).need_session();
-  const recipe_value* v = s.current().tree.at_path(p.path);
-  if (!v) {
-    lua_pushstring(L, "nil");
+    std::string text = proxy_text(repl_context_of(L).need_session(), p.path);
+    lua_pushlstring(L, text.data(), text.size());
     return 1;
-  }
-  recipe_value wrapped = *v;
-  // recipe_to_text prints from the root: wrap the section back into its path.
-  std::string path = p.path;
-  while (!path.empty()) {
-    auto dot = path.rfind('.');
-    std::string key = dot == std::string::npos ? path : path.substr(dot + 1);
-    recipe_value t = recipe_value::table();
-    t.set(key, wrapped);
-    wrapped = t;
-    path = dot == std::string::npos ? "" : path.substr(0, dot);
-  }
-  std::string text = recipe_to_text(wrapped);
-  if (p.path.empty()) text += "recipe_hash " + s.current().hash + "\n";
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  lua_pushlstring(L, text.data(), text.size());
-  return 1;
   });
 }
 

@@ -25,7 +25,7 @@ std::string test_profile() { return (fs::path(WB_BINARY).parent_path() / "test-d
 struct repl {
   pty_process p;
   explicit repl(const std::string& recipe, const std::string& history = "history")
-      : p({WB_BINARY, "repl", recipe},
+      : p(recipe.empty() ? std::vector<std::string>{WB_BINARY, "repl"} : std::vector<std::string>{WB_BINARY, "repl", recipe},
           {{"TERM", "dumb"}, {"LANG", "C.UTF-8"}, {"WB_HISTORY", (fs::current_path() / history).string()},
            {"WB_PROFILE", test_profile()}}) {
     REQUIRE(!p.wait_for("wb> ").empty());
@@ -201,4 +201,55 @@ TEST_CASE("Ctrl-C during probe stops training after the current step and returns
   INFO(w.p.transcript());
   CHECK_THAT(out, Catch::Contains("on this machine (interrupted)") && Catch::Contains("interrupted"));
   CHECK_THAT(w.line("1 + 1"), Catch::Contains("\r\n2\r\n"));
+}
+
+TEST_CASE("a table assigned to a section edits each of its fields together; a new source is added",
+          "[repl][pty]") {
+  recipe_dir dir;
+  repl w(llama3_8b);
+  std::string out = w.line("r.parallel = {microbatch = 2, recompute = \"full\"}");
+  CHECK_THAT(out, Catch::Contains("parallel.microbatch = 2 (was 1)") &&
+                      Catch::Contains("parallel.recompute = \"full\" (was \"selective\")"));
+  CHECK_THAT(w.line("r.parallel = {microbatch = 2, tp = 3}"), Catch::Contains("Invalid 'parallel.tp' 3"));
+  CHECK_THAT(w.line("r.parallel.microbatch, r.parallel.tp"), Catch::Contains("\r\n2\t2\r\n"));
+  CHECK_THAT(w.line("r.data.sources.extra = {path = \"/fsx/extra\", weight = 0.1}"),
+             Catch::Contains("data.sources.extra.weight = 0.1 (was nil)"));
+  CHECK_THAT(w.line("r.parallel.microbatch = nil"), Catch::Contains("parallel.microbatch = 1 (was 2)"));
+  CHECK_THAT(w.line("changes()"), Catch::Contains("changed from ") && Catch::Contains("parallel.recompute = \"full\"") &&
+                                      !Catch::Contains("parallel.microbatch"));
+}
+
+TEST_CASE("r prints the whole recipe with where each value was written, and its hash", "[repl][pty]") {
+  recipe_dir dir;
+  repl w(llama3_8b);
+  std::string out = w.line("r");
+  CHECK_THAT(out, Catch::Contains("parallel.global_batch = 1024") && Catch::Contains("recipes/llama3_8b_cpt.lua:") &&
+                      Catch::Contains("recipe_hash "));
+  CHECK_THAT(w.line("help()"), Catch::Contains("probe(steps)") && Catch::Contains("save \"file.lua\""));
+}
+
+TEST_CASE("wb repl reads a script from a pipe without prompts; a bad recipe is refused as wb check does",
+          "[repl][cli]") {
+  recipe_dir dir;
+  dir.write("script.lua", "r.parallel.microbatch = 2\nprint(r.parallel.microbatch * 10)\nr.parallel.tp = 3\nprint('still here')\n");
+  auto r = run_command("TERM=dumb " + std::string(WB_BINARY) + " repl " + llama3_8b + " < script.lua");
+  CHECK(r.status == 0);
+  CHECK(r.out == "parallel.microbatch = 2 (was 1)\n20\n"
+                 "repl (parallel.tp=3): Invalid 'parallel.tp' 3: expected a divisor of heads (32), got 3\n"
+                 "  hint: try 1, 2, 4 or 8\n"
+                 "repl (parallel.tp=3): Invalid 'parallel.tp' 3: expected tp*pp to divide the 256 devices (32 x "
+                 "p5.48xlarge with 8 each), got tp*pp = 3*1 = 3\n"
+                 "still here\n");
+  dir.write("bad.lua", edited("    layers = 4,\n", "    layers = 0,\n"));
+  auto bad = run_command(std::string(WB_BINARY) + " repl bad.lua < /dev/null");
+  CHECK(bad.status == 1);
+  CHECK(bad.out == "bad.lua:5: Invalid 'model.layers' 0: expected an integer >= 1, got 0\n1 error\n");
+}
+
+TEST_CASE("without a recipe, the REPL says how to open one, and open loads it", "[repl][pty]") {
+  recipe_dir dir;
+  repl w("");
+  CHECK_THAT(w.line("plan()"), Catch::Contains("no recipe is open: open one with open \"recipes/tiny_llama_cpt.lua\""));
+  CHECK_THAT(w.line("open \"" + llama3_8b + "\""), Catch::Contains("llama3_8b_cpt (recipe_hash "));
+  CHECK_THAT(w.line("r.parallel.tp"), Catch::Contains("\r\n2\r\n"));
 }
