@@ -57,6 +57,10 @@ probe_result probe_run(const recipe& r, session_planner& planner, const probe_op
   std::string why = rehearsal_reason(r);
   if (!why.empty()) {
     rehearsal_plan plan = rehearsal_scale(r, options.steps, options.default_data);
+    if (!fs::exists(plan.scaled.data.tokenizer))
+      throw std::runtime_error(fmt::format(
+          "probe: {}, so it runs rehearsal-sized on the default data mix, which is not in {}\n"
+          "  hint: build it with scripts/make-default-data (or point WB_DEFAULT_DATA at one)", why, options.default_data));
     p.probed = plan.scaled;
     p.probed.model.vocab = int(tokenizer_load(p.probed.data.tokenizer).vocab_size());
     p.notes.push_back("rehearsal-sized: " + why);

@@ -69,3 +69,16 @@ TEST_CASE("probe refuses a step count below one", "[repl][probe]") {
   o.steps = 0;
   CHECK_THROWS_WITH(probe_run(*loaded.config, planner, o), "probe: expected at least 1 step, got 0");
 }
+
+TEST_CASE("probe of a recipe whose data is absent says how to make the default mix", "[repl][probe]") {
+  small_run s;
+  std::filesystem::remove_all("sets/en");
+  auto loaded = recipe_load("small.lua", {});
+  REQUIRE(loaded.ok());
+  session_planner planner;
+  probe_options o;
+  o.default_data = "nowhere";
+  CHECK_THROWS_WITH(probe_run(*loaded.config, planner, o),
+                    "probe: its data is not on this machine, so it runs rehearsal-sized on the default data mix, which "
+                    "is not in nowhere\n  hint: build it with scripts/make-default-data (or point WB_DEFAULT_DATA at one)");
+}
