@@ -16,7 +16,11 @@ const device_profile& session_planner::local_profile(int threads) {
   if (!profile_ || profile_->threads != backend.threads()) {
     if (say_) say_(fmt::format("measuring this machine's CPU once ({} threads); saved to {}", backend.threads(), path));
     profile_ = device_profile_measure(backend, backend.threads());
-    device_profile_save(*profile_, path);
+    try {
+      device_profile_save(*profile_, path);
+    } catch (std::exception& e) {
+      if (say_) say_(e.what());  // the plan still has its profile; the next session measures again
+    }
   }
   return *profile_;
 }
