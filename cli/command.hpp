@@ -36,6 +36,7 @@ command add_run_command(CLI::App& app);
 command add_ckpt_command(CLI::App& app);
 command add_eval_command(CLI::App& app);
 command add_sample_command(CLI::App& app);
+command add_plan_command(CLI::App& app);
 command add_repl_command(CLI::App& app);
 
 }  // namespace wb

@@ -22,12 +22,13 @@ struct device_profile {
   int threads = 1;
   std::vector<gemm_point> gemm;          // C(m,n) = A(m,k) B(k,n) f32, measured grid
   double memory_bandwidth = 0;           // bytes/s, read + write streaming over a large buffer
+  double attention_flops_per_s = 0;      // the causal attention op, forward, counted as its GEMMs
   double memory_bytes = 0;               // physical memory
   double gemm_flops_per_s(int m, int n, int k) const;  // interpolated in log space over the grid
 };
 
 device_profile device_profile_measure(compute_backend& backend, int threads);
-std::string device_profile_path();       // $WB_PROFILE, else ~/.cache/wb/profile-cpu-T<threads>.json
+std::string device_profile_path();       // $WB_PROFILE, else ~/.cache/wb/profile-cpu.json
 std::optional<device_profile> device_profile_load(const std::string& path);
 void device_profile_save(const device_profile& p, const std::string& path);
 

@@ -6,6 +6,7 @@
 // The JSON form (plan_to_json) is versioned: plan_json_version.
 #pragma once
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,9 @@ struct plan_error : std::runtime_error {
   std::string key;                       // recipe field at fault, e.g. "parallel.tp"
   plan_error(std::string key, const std::string& what) : std::runtime_error(what), key(std::move(key)) {}
 };
+
+// The recipe's layout on `inst` (dp as resolved; devices from the cluster, or the processes here).
+plan_layout plan_layout_of(const recipe& r, const instance_spec& inst);
 
 // The plan for the recipe's own layout. `local` is required when the instance is "local".
 plan_result plan_recipe(const recipe& r, const instance_catalog& catalog, const device_profile* local = nullptr);

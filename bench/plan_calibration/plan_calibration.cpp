@@ -1,0 +1,116 @@
+// The planner against the engine on this machine: for each configuration, the step time and peak
+// memory `wb plan` predicts (from a device profile measured at the start of the same run) and
+// what real training steps measure (median of REPS steps after a warm-up step). Prints one row per
+// configuration and the worst errors. Issue 6's targets: memory within 5% (also a test), time
+// within 15%.
+//   build/bench/wb_plan_calibration [REPS] [THREADS]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "core/catalog/instance.hpp"
+#include "core/plan/device_profile.hpp"
+#include "core/plan/local_memory.hpp"
+#include "core/plan/plan_time.hpp"
+#include "core/train/trainer.hpp"
+
+using namespace wb;
+
+namespace {
+
+model_config llama(int layers, int dim, int heads, int kv, int ffn, int vocab, int seq) {
+  model_config c;
+  c.family = "llama", c.layers = layers, c.dim = dim, c.heads = heads, c.kv_heads = kv, c.ffn = ffn, c.vocab = vocab;
+  c.seq_len = seq, c.precision = "fp32", c.tied_embeddings = true;
+  return c;
+}
+model_config tiny(int seq) { return llama(4, 256, 8, 4, 688, 4096, seq); }    // bench/train_step "tiny"
+model_config small(int seq) { return llama(8, 512, 8, 8, 1376, 8192, seq); }  // bench/train_step "small"
+
+struct config {
+  const char* name;
+  model_config model;
+  int microbatch, global_batch;
+  const char* recompute;
+};
+
+struct measured {
+  double step_s, peak_bytes;
+};
+
+measured run_steps(const config& k, cpu_backend& backend, int reps) {
+  model m(k.model, 1);
+  trainer_options o;
+  o.optim.lr = 1e-3, o.optim.lr_min = 1e-4, o.optim.schedule = "cosine", o.optim.clip = 1.0;
+  o.total_steps = reps + 1;
+  o.microbatch = k.microbatch;
+  o.recompute = recompute_from_string(k.recompute);
+  trainer t(m, backend, o);
+  int64_t B = k.global_batch, T = k.model.seq_len;
+  tensor tok({B, T}, mem_category::activations, dtype::i32), tgt({B, T}, mem_category::activations, dtype::i32);
+  for (int64_t i = 0; i < B * T; ++i) tok.i32()[i] = int32_t((i * 7919) % k.model.vocab), tgt.i32()[i] = int32_t((i * 104729) % k.model.vocab);
+  t.step(tok, tgt);  // warm-up
+  memory().reset_peaks();
+  std::vector<double> times;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    t.step(tok, tgt);
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  return {times[times.size() / 2], double(memory().total().peak)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = argc > 1 ? std::atoi(argv[1]) : 3;
+  int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  cpu_backend backend(threads);
+  std::printf("measuring the device profile (%d threads)...\n", backend.threads());
+  device_profile profile = device_profile_measure(backend, backend.threads());
+  double peak = 0;
+  for (auto& g : profile.gemm) peak = std::max(peak, g.flops_per_s);
+  std::printf("profile: peak GEMM %.1f GFLOP/s, memory %.1f GB/s, attention %.1f GFLOP/s\n", peak / 1e9,
+              profile.memory_bandwidth / 1e9, profile.attention_flops_per_s / 1e9);
+  instance_spec local;
+  local.name = "local", local.is_local = true;
+  device_speed speed = device_speed_of(local, &profile);
+
+  const config configs[] = {
+      {"tiny mb8", tiny(256), 8, 8, "none"},
+      {"tiny mb4 x2", tiny(256), 4, 8, "none"},
+      {"tiny mb8 selective", tiny(256), 8, 8, "selective"},
+      {"tiny mb8 full", tiny(256), 8, 8, "full"},
+      {"tiny seq128 mb16", tiny(128), 16, 16, "none"},
+      {"tiny seq512 mb2 x4", tiny(512), 2, 8, "selective"},
+      {"small mb4", small(512), 4, 4, "none"},
+      {"small mb2 x2 selective", small(512), 2, 4, "selective"},
+      {"small mb4 full", small(512), 4, 4, "full"},
+      {"small seq256 mb1 x4", small(256), 1, 4, "none"},
+  };
+  std::printf("%-24s %10s %10s %8s %10s %10s %8s\n", "config", "step pred", "step meas", "error", "MiB pred", "MiB meas", "error");
+  double worst_time = 0, worst_mem = 0, sum_abs_time = 0;
+  for (auto& k : configs) {
+    plan_layout l;
+    l.microbatch = k.microbatch, l.global_batch = k.global_batch, l.microbatches = k.global_batch / k.microbatch;
+    l.recompute = k.recompute;
+    plan_time pt = step_time(k.model, l, local, speed);
+    plan_memory pm = local_step_memory(k.model, l, profile.memory_bytes);
+    measured ms = run_steps(k, backend, reps);
+    double et = pt.step_s / ms.step_s - 1, em = pm.total_bytes / ms.peak_bytes - 1;
+    worst_time = std::max(worst_time, std::abs(et));
+    worst_mem = std::max(worst_mem, std::abs(em));
+    sum_abs_time += std::abs(et);
+    std::printf("%-24s %9.3fs %9.3fs %+7.1f%% %10.1f %10.1f %+7.2f%%\n", k.name, pt.step_s, ms.step_s, 100 * et,
+                pm.total_bytes / 1048576, ms.peak_bytes / 1048576, 100 * em);
+    std::fflush(stdout);
+  }
+  std::printf("worst time error %.1f%% (mean %.1f%%), worst memory error %.2f%%\n", 100 * worst_time,
+              100 * sum_abs_time / std::size(configs), 100 * worst_mem);
+  return 0;
+}

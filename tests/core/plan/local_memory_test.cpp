@@ -1,0 +1,97 @@
+// The planner's memory prediction for this machine's engine against the engine's own accounting:
+// one real training step (forward, backward, AdamW) per configuration, the accountant's peak
+// total against local_step_memory's total. Issue 6 sets the bound: within 5% on at least 10
+// configurations of the tiny and small models, varying microbatch, recompute, sequence length and
+// accumulation.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "core/plan/local_memory.hpp"
+#include "core/train/trainer.hpp"
+
+using namespace wb;
+
+namespace {
+
+// The bench/train_step configurations (issue 4): tiny and small.
+model_config tiny_model(int seq) {
+  model_config c;
+  c.family = "llama", c.layers = 4, c.dim = 256, c.heads = 8, c.kv_heads = 4, c.ffn = 688, c.vocab = 4096, c.seq_len = seq;
+  c.precision = "fp32";
+  return c;
+}
+model_config small_model(int seq) {
+  model_config c;
+  c.family = "llama", c.layers = 8, c.dim = 512, c.heads = 8, c.kv_heads = 8, c.ffn = 1376, c.vocab = 8192, c.seq_len = seq;
+  c.precision = "fp32";
+  return c;
+}
+model_config gpt_model(int seq) {
+  model_config c;
+  c.family = "gpt", c.layers = 2, c.dim = 128, c.heads = 4, c.kv_heads = 4, c.ffn = 512, c.vocab = 2048, c.seq_len = seq;
+  c.precision = "fp32";
+  return c;
+}
+
+struct config {
+  const char* name;
+  model_config model;
+  int microbatch, global_batch;
+  const char* recompute;
+};
+
+double measured_peak(const config& k) {
+  cpu_backend backend(2);
+  model m(k.model, 1);
+  trainer_options o;
+  o.optim.lr = 1e-3, o.optim.lr_min = 1e-4, o.optim.schedule = "cosine", o.optim.clip = 1.0;
+  o.total_steps = 10;
+  o.microbatch = k.microbatch;
+  o.recompute = recompute_from_string(k.recompute);
+  trainer t(m, backend, o);
+  int64_t B = k.global_batch, T = k.model.seq_len;
+  tensor tok({B, T}, mem_category::activations, dtype::i32), tgt({B, T}, mem_category::activations, dtype::i32);
+  for (int64_t i = 0; i < B * T; ++i) tok.i32()[i] = int32_t((i * 7919) % k.model.vocab), tgt.i32()[i] = int32_t((i * 104729) % k.model.vocab);
+  memory().reset_peaks();
+  t.step(tok, tgt);
+  return double(memory().total().peak);
+}
+
+}  // namespace
+
+TEST_CASE("Predicted peak memory is within 5% of the engine's accounting on 13 configurations", "[plan][memory]") {
+  const config configs[] = {
+      {"tiny mb8", tiny_model(256), 8, 8, "none"},
+      {"tiny mb4 x2 accumulation", tiny_model(256), 4, 8, "none"},
+      {"tiny mb8 selective", tiny_model(256), 8, 8, "selective"},
+      {"tiny mb8 full", tiny_model(256), 8, 8, "full"},
+      {"tiny seq 128 mb16", tiny_model(128), 16, 16, "none"},
+      {"tiny seq 512 mb2 x4", tiny_model(512), 2, 8, "selective"},
+      {"small mb4", small_model(512), 4, 4, "none"},
+      {"small mb2 x2 selective", small_model(512), 2, 4, "selective"},
+      {"small mb4 full", small_model(512), 4, 4, "full"},
+      {"small seq 256 mb1 x4", small_model(256), 1, 4, "none"},
+      {"gpt mb4", gpt_model(128), 4, 8, "none"},
+      {"gpt mb4 full", gpt_model(128), 4, 4, "full"},
+      {"gpt seq 512 mb2 full (rebuild peak)", gpt_model(512), 2, 4, "full"},
+  };
+  double worst = 0;
+  for (auto& k : configs) {
+    plan_layout l;
+    l.microbatch = k.microbatch;
+    l.global_batch = k.global_batch;
+    l.microbatches = k.global_batch / k.microbatch;
+    l.recompute = k.recompute;
+    plan_memory predicted = local_step_memory(k.model, l, 64e9);
+    double measured = measured_peak(k);
+    double err = predicted.total_bytes / measured - 1;
+    worst = std::max(worst, std::abs(err));
+    std::printf("%-26s predicted %8.2f MiB  measured %8.2f MiB  error %+6.2f%%\n", k.name, predicted.total_bytes / 1048576.0,
+                measured / 1048576.0, 100 * err);
+    CHECK(std::abs(err) <= 0.05);
+  }
+  std::printf("worst error %.2f%%\n", 100 * worst);
+}
