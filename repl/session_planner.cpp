@@ -25,6 +25,12 @@ const device_profile& session_planner::local_profile(int threads) {
   return *profile_;
 }
 
+std::string plan_error_text(const resolved_recipe& r, const plan_error& e) {
+  const recipe_value* v = e.key.empty() ? nullptr : r.tree.at_path(e.key);
+  return (v && v->loc.known() ? v->loc.str() + ": " : "") + "Invalid '" + e.key + "'" + (v ? " " + v->describe() : "") +
+         ": " + e.what();
+}
+
 plan_result session_planner::plan(const recipe& r) {
   const device_profile* local = r.cluster.instance == "local" ? &local_profile(r.train.threads) : nullptr;
   return plan_recipe(r, catalog_builtin(), local);

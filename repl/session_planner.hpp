@@ -8,6 +8,7 @@
 
 #include "core/plan/device_profile.hpp"
 #include "core/plan/plan.hpp"
+#include "core/recipe/resolve.hpp"
 
 namespace wb {
 
@@ -26,5 +27,9 @@ class session_planner {
   std::function<void(const std::string&)> say_;
   std::optional<device_profile> profile_;
 };
+
+// A planner error as `wb plan` prints it: the line that set the field at fault, then
+// "Invalid 'parallel.tp' 2: <why>".
+std::string plan_error_text(const resolved_recipe& r, const plan_error& e);
 
 }  // namespace wb

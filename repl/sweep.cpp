@@ -65,7 +65,7 @@ std::vector<sweep_row> sweep_run(const recipe_session& s, session_planner& plann
       try {
         row.plan = planner.plan(*r.config);
       } catch (plan_error& e) {
-        row.error = e.what();
+        row.error = plan_error_text(r, e);
       }
     }
     rows.push_back(std::move(row));

@@ -28,13 +28,6 @@ void say(const std::string& text) {
   std::fflush(stdout);
 }
 
-// A plan_error names its field; point at the line that set it, as `wb check` does.
-std::string plan_error_text(const recipe_session& s, const plan_error& e) {
-  const recipe_value* v = e.key.empty() ? nullptr : s.current().tree.at_path(e.key);
-  return (v && v->loc.known() ? v->loc.str() + ": " : "") + "Invalid '" + e.key + "'" + (v ? " " + v->describe() : "") +
-         ": " + e.what();
-}
-
 int l_plan(lua_State* L) {
   return repl_guard(L, [&] {
     repl_context& ctx = repl_context_of(L);
@@ -43,7 +36,7 @@ int l_plan(lua_State* L) {
     try {
       p = ctx.planner.plan(s.config());
     } catch (plan_error& e) {
-      throw repl_error(plan_error_text(s, e));
+      throw repl_error(plan_error_text(s.current(), e));
     }
     say(plan_text(p));
     if (ctx.last_plan) {

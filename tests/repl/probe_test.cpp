@@ -2,23 +2,14 @@
 // recipe for a cluster runs rehearsal-sized and says so.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 
 #include "repl/probe.hpp"
 #include "tests/support/small_run.hpp"
+#include "tests/support/test_profile.hpp"
 
 using namespace wb;
 using namespace wb::test;
-
-namespace {
-
-// The measured device profile, once for the whole test run (as tests/repl/repl_test.cpp).
-void use_test_profile() {
-  setenv("WB_PROFILE", (std::filesystem::path(WB_BINARY).parent_path() / "test-device-profile.json").c_str(), 1);
-}
-
-}  // namespace
 
 TEST_CASE("probe trains the recipe's steps and measures what the planner predicts", "[repl][probe]") {
   use_test_profile();

@@ -11,6 +11,7 @@
 #include "tests/support/pty_process.hpp"
 #include "tests/support/recipe_fixture.hpp"
 #include "tests/support/small_run.hpp"
+#include "tests/support/test_profile.hpp"
 
 using namespace wb::test;
 namespace fs = std::filesystem;
@@ -19,15 +20,12 @@ namespace {
 
 const std::string llama3_8b = std::string(WB_SOURCE_DIR) + "/recipes/llama3_8b_cpt.lua";
 
-// The device profile plans for "local" need, measured once for the whole test run.
-std::string test_profile() { return (fs::path(WB_BINARY).parent_path() / "test-device-profile.json").string(); }
-
 struct repl {
   pty_process p;
   explicit repl(const std::string& recipe, const std::string& history = "history")
       : p(recipe.empty() ? std::vector<std::string>{WB_BINARY, "repl"} : std::vector<std::string>{WB_BINARY, "repl", recipe},
           {{"TERM", "dumb"}, {"LANG", "C.UTF-8"}, {"WB_HISTORY", (fs::current_path() / history).string()},
-           {"WB_PROFILE", test_profile()}}) {
+           {"WB_PROFILE", test_profile_path()}}) {
     REQUIRE(!p.wait_for("wb> ").empty());
   }
   // Types a line and returns what it printed up to the next prompt.

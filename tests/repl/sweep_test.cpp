@@ -4,6 +4,7 @@
 
 #include "repl/sweep.hpp"
 #include "tests/support/recipe_fixture.hpp"
+#include "tests/support/test_profile.hpp"
 
 using namespace wb;
 using namespace wb::test;
@@ -59,4 +60,16 @@ TEST_CASE("a sweep stops between rows when interrupted", "[repl][sweep]") {
   session_planner planner;
   std::atomic<bool> stop{true};
   CHECK(sweep_run(s, planner, {{"parallel.microbatch", numbers({1, 2})}}, &stop).empty());
+}
+
+TEST_CASE("a row the planner cannot lay out reads as wb plan's error", "[repl][sweep]") {
+  use_test_profile();
+  recipe_session s(std::string(WB_SOURCE_DIR) + "/recipes/tiny_llama_cpt.lua");
+  session_planner planner;
+  // tp = 2 is a valid recipe (8 heads), but the local engine runs tp = 1.
+  auto rows = sweep_run(s, planner, {{"parallel.tp", numbers({2})}});
+  REQUIRE(rows.size() == 1);
+  CHECK_FALSE(rows[0].plan);
+  CHECK_THAT(rows[0].error, Catch::StartsWith("repl (parallel.tp=2): Invalid 'parallel.tp' 2: this machine's engine runs "
+                                              "one process per data-parallel rank (tp = pp = 1)"));
 }
