@@ -6,6 +6,7 @@
 
 #include "core/recipe/override.hpp"
 #include "core/recipe/schema.hpp"
+#include "core/util/did_you_mean.hpp"
 
 namespace wb {
 
@@ -40,6 +41,21 @@ std::string lua_literal(const recipe_value& v) {
     }
   }
   return "nil";
+}
+
+std::string recipe_field_problem(const recipe_value& tree, const std::string& parent, const std::string& key) {
+  std::string path = parent.empty() ? key : parent + "." + key;
+  if (tree.at_path(path) || schema_find(path)) return "";
+  std::vector<std::string> names;
+  const recipe_value* t = tree.at_path(parent);
+  const field_spec* spec = schema_find(parent);
+  if (parent.empty() || (spec && spec->type == field_type::section))
+    names = schema_children(parent);
+  else if (t && t->is_table())
+    for (auto& [k, _] : t->fields()) names.push_back(k);
+  std::string near = did_you_mean(key, names);
+  return fmt::format("r.{}: no such field{}", path,
+                     near.empty() ? fmt::format(" (fields: {})", join_or(names)) : "; did you mean '" + near + "'?");
 }
 
 std::string recipe_session::override_text(const recipe_edit& e) {

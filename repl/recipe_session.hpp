@@ -55,6 +55,10 @@ class recipe_session {
   std::vector<recipe_edit> edits_;
 };
 
+// Why `r.<parent>.<key>` names nothing in the recipe, with the nearest names ("" when it is a
+// field, set or not, or an entry of a map): "r.parallel.microbach: no such field; did you mean 'microbatch'?".
+std::string recipe_field_problem(const recipe_value& tree, const std::string& parent, const std::string& key);
+
 // A recipe value written as Lua source: 4, 0.95, "text", true, {0.9, 0.95}.
 std::string lua_literal(const recipe_value& v);
 

@@ -14,7 +14,6 @@ extern "C" {
 
 #include "core/recipe/canonical.hpp"
 #include "core/recipe/schema.hpp"
-#include "core/util/did_you_mean.hpp"
 #include "repl/repl_context.hpp"
 
 namespace wb {
@@ -99,29 +98,13 @@ std::string collect_edits(lua_State* L, int idx, const std::string& path, bool a
   }
 }
 
-// Why `path` is not something r can read, with the nearest names ("" when it is).
-std::string unknown_field(const recipe_value& tree, const std::string& parent, const std::string& key) {
-  std::string path = join(parent, key);
-  if (tree.at_path(path) || schema_find(path)) return "";
-  std::vector<std::string> names;
-  const recipe_value* t = tree.at_path(parent);
-  const field_spec* spec = schema_find(parent);
-  if (parent.empty() || (spec && spec->type == field_type::section))
-    names = schema_children(parent);
-  else if (t && t->is_table())
-    for (auto& [k, _] : t->fields()) names.push_back(k);
-  std::string near = did_you_mean(key, names);
-  return fmt::format("r.{}: no such field{}", path,
-                     near.empty() ? fmt::format(" (fields: {})", join_or(names)) : "; did you mean '" + near + "'?");
-}
-
 int proxy_index(lua_State* L) {
   proxy& p = check_proxy(L, 1);
   const char* key = luaL_checkstring(L, 2);
   return repl_guard(L, [&] {
     recipe_session& s = repl_context_of(L).need_session();
     const recipe_value& tree = s.current().tree;
-    std::string why = unknown_field(tree, p.path, key);
+    std::string why = recipe_field_problem(tree, p.path, key);
     if (!why.empty()) throw repl_error(why);
     std::string path = join(p.path, key);
     const recipe_value* v = tree.at_path(path);

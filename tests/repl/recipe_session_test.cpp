@@ -95,3 +95,15 @@ TEST_CASE("lua_literal writes values as Lua source that reads back the same", "[
   CHECK(lua_literal(list) == "{0.9, 0.95}");
   CHECK(lua_literal(recipe_value::boolean(true)) == "true");
 }
+
+TEST_CASE("reading a field that does not exist names the nearest one", "[repl][session]") {
+  recipe_dir dir;
+  recipe_session s(dir.write("x.lua", base_recipe));
+  const recipe_value& tree = s.current().tree;
+  CHECK(recipe_field_problem(tree, "parallel", "microbatch") == "");
+  CHECK(recipe_field_problem(tree, "cluster", "partition") == "");  // a field, though unset
+  CHECK(recipe_field_problem(tree, "data.sources", "ja") == "");
+  CHECK(recipe_field_problem(tree, "parallel", "microbach") == "r.parallel.microbach: no such field; did you mean 'microbatch'?");
+  CHECK(recipe_field_problem(tree, "data.sources", "jaa") == "r.data.sources.jaa: no such field; did you mean 'ja'?");
+  CHECK(recipe_field_problem(tree, "data.sources", "zz") == "r.data.sources.zz: no such field (fields: ja or en)");
+}
