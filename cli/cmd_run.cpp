@@ -14,6 +14,7 @@
 
 #include "backends/cpu/cpu_backend.hpp"
 #include "cli/command.hpp"
+#include "cli/launch_slurm.hpp"
 #include "core/model/param_layout.hpp"
 #include "core/recipe/canonical.hpp"
 #include "core/run/machine.hpp"
@@ -43,6 +44,8 @@ struct run_args {
   std::string out;
   bool rehearse = false;
   int threads = -1;
+  std::string launcher = "local";
+  bool dry_run = false;
 };
 
 std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / double(1ull << 30)); }
@@ -73,13 +76,13 @@ bool refuse_if_too_big(const std::string& path, const recipe& r, const machine_i
                "state alone need about %s, and this machine has %s available (of %s) and %d cores.\n"
                "  Rehearse it here at small scale (same family, data mix, tokenizer, optimizer and schedule):\n"
                "    wb run %s --rehearse\n"
-               "  Run it on its cluster through Slurm with --launcher slurm (not yet available: the distributed "
-               "runtime is issue 7).\n",
+               "  Submit it to its cluster's Slurm (from a login node; --dry-run prints the sbatch script):\n"
+               "    wb run %s --launcher slurm\n",
                path.c_str(), fmt::format("{:.3g}B", double(params) / 1e9).c_str(), r.model.family.c_str(),
                r.model.layers, r.model.dim,
                remote ? fmt::format(" on {} x {}", r.cluster.nodes, r.cluster.instance).c_str() : "",
                gib(need).c_str(), gib(double(mi.memory_available)).c_str(), gib(double(mi.memory_total)).c_str(),
-               mi.cores, path.c_str());
+               mi.cores, path.c_str(), path.c_str());
   return true;
 }
 
@@ -99,6 +102,8 @@ int run(const run_args& a) {
   if (!loaded) return 1;
   resolved_recipe& res = *loaded;
   recipe r = *res.config;
+  if (a.launcher == "slurm")
+    return launch_slurm({&res, a.recipe.path, a.recipe.overrides, a.out.empty() ? default_run_dir(r.name) : a.out, a.steps, a.dry_run});
   if (a.threads >= 0) r.train.threads = a.threads;
   machine_info mi = machine_probe();
   std::vector<std::string> notes;
@@ -186,6 +191,9 @@ command add_run_command(CLI::App& app) {
   a->recipe.add_to(sub);
   sub->add_option("--steps", a->steps, "Optimizer steps (default: the recipe's train.steps; 20 with --rehearse)");
   sub->add_option("--out", a->out, "Run directory (default runs/NAME-TIMESTAMP)");
+  sub->add_option("--launcher", a->launcher, "local: train here; slurm: write an sbatch script for the recipe's cluster and submit it")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  sub->add_flag("--dry-run", a->dry_run, "With --launcher slurm: print the sbatch script, submit nothing");
   sub->add_flag("--rehearse", a->rehearse, "Run the recipe scaled down to fit this machine, for a few steps");
   sub->add_option("--threads", a->threads, "CPU threads (default: train.threads, 0 = every core)");
   sub->add_option("--resume", a->resume,

@@ -1,0 +1,124 @@
+// `wb run --launcher slurm`: the generated sbatch script, and a real one-node Slurm cluster on
+// loopback (tests/support/slurm_cluster.sh) that trains a small recipe, is requeued mid-run (as
+// on preemption or node replacement) and resumes from its checkpoint to the last step. Where
+// Slurm cannot start here, the test says skipped with the reason.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <regex>
+#include <thread>
+
+#include "tests/support/small_run.hpp"
+
+using namespace wb::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string source(const char* rel) { return std::string(WB_SOURCE_DIR) + "/" + rel; }
+
+// Polls `done` every 0.5 s for up to `seconds`.
+template <class F>
+bool wait_for(double seconds, F&& done) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return done();
+}
+
+std::string job_state(const std::string& job) {
+  auto r = run_command("scontrol show job " + job);
+  std::smatch m;
+  return std::regex_search(r.out, m, std::regex("JobState=([A-Z_]+)")) ? m[1].str() : "";
+}
+
+long long last_step(const std::string& metrics) {
+  long long step = 0;
+  if (!fs::exists(metrics)) return 0;
+  for (auto& j : read_jsonl(metrics))
+    if (j.contains("loss")) step = j["step"].get<long long>();
+  return step;
+}
+
+struct slurm_cluster {
+  std::string dir, why_not;
+  bool up = false;
+  explicit slurm_cluster(std::string d) : dir(std::move(d)) {
+    auto r = run_command(source("tests/support/slurm_cluster.sh") + " start " + dir);
+    if (r.status != 0) {
+      why_not = r.out;
+      return;
+    }
+    setenv("SLURM_CONF", (dir + "/slurm.conf").c_str(), 1);
+    up = true;
+  }
+  ~slurm_cluster() {
+    if (!up) return;
+    run_command("scancel --full $(squeue -h -o %i) 2>/dev/null");
+    run_command(source("tests/support/slurm_cluster.sh") + " stop " + dir);
+    unsetenv("SLURM_CONF");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("wb run --launcher slurm --dry-run prints an sbatch script for the recipe's cluster", "[cli][slurm]") {
+  auto r = run_command(wb_cmd("run " + source("recipes/llama3_8b_cpt.lua") + " cluster.time_limit=2-00:00:00 "
+                              "+cluster.partition=p5 --launcher slurm --dry-run --out /fsx/runs/x"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  for (const char* line : {"#SBATCH --nodes=32\n", "#SBATCH --ntasks-per-node=8\n", "#SBATCH --gpus-per-node=8\n",
+                           "#SBATCH --exclusive\n", "#SBATCH --time=2-00:00:00\n", "#SBATCH --partition=p5\n",
+                           "#SBATCH --requeue\n", "#SBATCH --signal=TERM@120\n", "export FI_PROVIDER=efa\n",
+                           "#SBATCH --output=/fsx/runs/x/slurm-%j.out\n", "--resume auto --out /fsx/runs/x\n"})
+    CHECK(r.out.find(line) != std::string::npos);
+  CHECK(r.out.find("srun --kill-on-bad-exit=1 ") != std::string::npos);
+  // Trainium: 16 ranks a node, no GPU GRES.
+  auto t = run_command(wb_cmd("run " + source("recipes/llama3_8b_cpt.lua") + " cluster.instance=trn1.32xlarge "
+                              "parallel.dp=auto --launcher slurm --dry-run"));
+  INFO(t.out);
+  CHECK(t.out.find("#SBATCH --ntasks-per-node=16\n") != std::string::npos);
+  CHECK(t.out.find("--gpus-per-node") == std::string::npos);
+}
+
+TEST_CASE("A run submitted to a real Slurm cluster trains, is requeued mid-run and resumes to the end", "[cli][slurm][slow]") {
+  small_run s;
+  slurm_cluster cluster((s.dir.path() / "slurm").string());
+  if (!cluster.up) {
+    WARN("skipped: no Slurm cluster here: " << cluster.why_not);
+    return;
+  }
+  std::string run = (s.dir.path() / "run").string();
+  auto sub = run_command(wb_cmd("run small.lua --launcher slurm --out " + run +
+                                " --steps 300 checkpoint.every=20 train.eval_every=0"));
+  INFO(sub.out);
+  REQUIRE(sub.status == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(sub.out, m, std::regex("submitted job ([0-9]+)")));
+  std::string job = m[1].str(), metrics = run + "/metrics.jsonl";
+
+  // Trains: steps arrive and a checkpoint is committed.
+  REQUIRE(wait_for(180, [&] { return last_step(metrics) >= 30 && fs::exists(run + "/checkpoints/step-00000020"); }));
+  // Requeued as on preemption: Slurm sends SIGTERM, wb saves, the job runs again with --resume auto.
+  // Slurm delays a requeued job's start; the test makes it eligible at once.
+  REQUIRE(run_command("scontrol requeue " + job).status == 0);
+  wait_for(60, [&] { return job_state(job) == "PENDING"; });
+  run_command("scontrol update JobId=" + job + " StartTime=now");
+  REQUIRE(wait_for(300, [&] { return job_state(job) == "COMPLETED"; }));
+
+  std::string log;
+  {
+    std::ifstream in(run + "/slurm-" + job + ".out");
+    log.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  INFO(log);
+  CHECK(log.find("restart 0") != std::string::npos);
+  CHECK(log.find("restart 1") != std::string::npos);
+  CHECK(std::regex_search(log, std::regex("stopped by .* after step [0-9]+; checkpoint .* written")));
+  CHECK(std::regex_search(log, std::regex("resumed from step [1-9][0-9]*")));
+  CHECK(last_step(metrics) == 300);
+  CHECK(fs::exists(run + "/checkpoints/step-00000300/manifest.json"));
+}
