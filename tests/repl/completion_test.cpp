@@ -8,7 +8,7 @@
 using namespace wb;
 using namespace wb::test;
 
-TEST_CASE("r. paths complete from the schema; sections end with a dot", "[repl][completion]") {
+TEST_CASE("r. paths complete from the schema and sections end with a dot", "[repl][completion]") {
   recipe_dir dir;
   auto tree = recipe_load(dir.write("x.lua", base_recipe), {}).tree;
   std::vector<std::string> names{"plan", "probe", "print", "sweep"};

@@ -44,7 +44,7 @@ TEST_CASE("an invalid edit returns the diagnostics and leaves the recipe as it w
   CHECK(s.changes().empty());
 }
 
-TEST_CASE("changes() lists the edits that differ from the file; reset forgets them", "[repl][session]") {
+TEST_CASE("changes() lists the edits that differ from the file and reset forgets them", "[repl][session]") {
   recipe_dir dir;
   recipe_session s(dir.write("x.lua", base_recipe));
   REQUIRE(s.set({{"parallel.microbatch", recipe_value::number(4)}}).empty());
@@ -63,7 +63,7 @@ TEST_CASE("changes() lists the edits that differ from the file; reset forgets th
   CHECK(s.config().parallel.microbatch == 2);
 }
 
-TEST_CASE("a new map entry is added as +key=value adds it; a typo in an entry's name is refused", "[repl][session]") {
+TEST_CASE("a new map entry is added as +key=value adds it, and a typo in an entry's name is refused", "[repl][session]") {
   recipe_dir dir;
   recipe_session s(dir.write("x.lua", base_recipe));
   REQUIRE(s.set({{"data.sources.code.path", recipe_value::string("code"), true},

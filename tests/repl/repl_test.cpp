@@ -122,7 +122,7 @@ TEST_CASE("Tab completes recipe fields, map entries and REPL functions", "[repl]
   CHECK(!w.p.wait_for("wb> ").empty());
 }
 
-TEST_CASE("Ctrl-C interrupts a long call and clears a half-typed line; Ctrl-D leaves", "[repl][pty][interrupt]") {
+TEST_CASE("Ctrl-C interrupts a long call and clears a half-typed line, and Ctrl-D leaves", "[repl][pty][interrupt]") {
   recipe_dir dir;
   repl w(llama3_8b);
   w.p.type("while true do end\n");
@@ -201,7 +201,7 @@ TEST_CASE("Ctrl-C during probe stops training after the current step and returns
   CHECK_THAT(w.line("1 + 1"), Catch::Contains("\r\n2\r\n"));
 }
 
-TEST_CASE("a table assigned to a section edits each of its fields together; a new source is added",
+TEST_CASE("a table assigned to a section edits each of its fields together, and a new source is added",
           "[repl][pty]") {
   recipe_dir dir;
   repl w(llama3_8b);
@@ -226,7 +226,7 @@ TEST_CASE("r prints the whole recipe with where each value was written, and its 
   CHECK_THAT(w.line("help()"), Catch::Contains("probe(steps)") && Catch::Contains("save \"file.lua\""));
 }
 
-TEST_CASE("wb repl reads a script from a pipe without prompts; a bad recipe is refused as wb check does",
+TEST_CASE("wb repl reads a script from a pipe without prompts, and a bad recipe is refused as wb check does",
           "[repl][cli]") {
   recipe_dir dir;
   dir.write("script.lua", "r.parallel.microbatch = 2\nprint(r.parallel.microbatch * 10)\nr.parallel.tp = 3\nprint('still here')\n");
