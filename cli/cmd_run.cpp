@@ -1,5 +1,6 @@
-// `wb run RECIPE [key=value ...] [--steps N] [--out DIR] [--rehearse]`: train on this machine, or
-// say why the recipe does not fit it and how to rehearse it.
+// `wb run RECIPE [key=value ...] [--steps N] [--out DIR] [--rehearse] [--nproc N]`: train on this
+// machine, or say why the recipe does not fit it and how to rehearse it. With --nproc N (or inside
+// srun / torchrun, whose variables name the rank) the run is data parallel over N rank processes.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -13,8 +14,11 @@
 #include <unistd.h>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "backends/fabric/fabric_collective.hpp"
 #include "cli/command.hpp"
 #include "cli/launch_slurm.hpp"
+#include "cli/local_launch.hpp"
+#include "core/parallel/launch_env.hpp"
 #include "core/model/param_layout.hpp"
 #include "core/recipe/canonical.hpp"
 #include "core/run/machine.hpp"
@@ -44,9 +48,13 @@ struct run_args {
   std::string out;
   bool rehearse = false;
   int threads = -1;
+  int nproc = 0;
   std::string launcher = "local";
   bool dry_run = false;
 };
+
+// "[rank 1/2] " on every line a rank prints in a multi-rank job; "" in a single process.
+std::string log_prefix;
 
 std::string gib(double bytes) { return fmt::format("{:.1f} GiB", bytes / double(1ull << 30)); }
 
@@ -93,11 +101,51 @@ void draw(const step_report& s, bool tty, long long log_every) {
                                  s.steps, std::string(size_t(filled), '#'), std::string(size_t(width - filled), '.'),
                                  s.loss, s.lr, s.grad_norm, s.tokens_per_s, duration(s.eta_s),
                                  s.skipped ? " (skipped: non-finite)" : "");
-  if (tty) std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), s.step == s.steps ? "\n" : "");
-  else std::fprintf(stderr, "%s\n", line.c_str());
+  if (tty) std::fprintf(stderr, "\r%s%s\033[K%s", log_prefix.c_str(), line.c_str(), s.step == s.steps ? "\n" : "");
+  else std::fprintf(stderr, "%s%s\n", log_prefix.c_str(), line.c_str());
+}
+
+// Data parallel is what the runtime executes so far: the layout must be dp = ranks, tp = pp = 1.
+// Prints the error at the recipe's line and returns false when it is not.
+bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const std::string& path, int ranks,
+                            const std::string& source) {
+  auto where = [&](const char* key) {
+    auto* at = res.tree.at_path(key);
+    return at ? at->loc.str() : path;
+  };
+  for (auto [key, value, kind] : {std::tuple{"parallel.tp", r.parallel.tp, "tensor"}, std::tuple{"parallel.pp", r.parallel.pp, "pipeline"}})
+    if (value != 1) {
+      std::fprintf(stderr, "%s: Invalid '%s' %d: %s parallel is not implemented yet in multi-process runs (only data "
+                           "parallel is), expected 1, got %d\n  hint: add %s=1 parallel.dp=%d\n",
+                   where(key).c_str(), key, value, kind, value, key, ranks);
+      return false;
+    }
+  if (r.parallel.dp != ranks) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected the number of ranks (%d, from %s), got %d\n"
+                         "  hint: add parallel.dp=%d\n",
+                 where("parallel.dp").c_str(), r.parallel.dp, ranks, source.c_str(), r.parallel.dp, ranks);
+    return false;
+  }
+  return true;
+}
+
+// FI_PROVIDER wins, then the recipe's cluster.fabric; "auto" is shm when every rank is on this
+// machine, else tcp (schema: cluster.fabric).
+std::string fabric_provider_for(const recipe& r, const launch_env& env) {
+  if (const char* p = std::getenv("FI_PROVIDER"); p && *p) return p;
+  if (!r.cluster.fabric.empty() && r.cluster.fabric != "auto") return r.cluster.fabric;
+  return env.one_node ? "shm" : "tcp";
 }
 
 int run(const run_args& a) {
+  launch_env env = launch_env_from_process();
+  if (a.nproc > 1 && env.launcher != "none" && env.world != a.nproc) {
+    std::fprintf(stderr, "wb run: --nproc %d, but the %s environment says %d ranks; hint: drop --nproc under srun or "
+                         "torchrun\n", a.nproc, env.launcher.c_str(), env.world);
+    return 2;
+  }
+  if (env.world > 1) log_prefix = fmt::format("[rank {}/{}] ", env.rank, env.world);
+  const bool lead = env.rank == 0;
   auto loaded = a.recipe.load();
   if (!loaded) return 1;
   resolved_recipe& res = *loaded;
@@ -106,6 +154,16 @@ int run(const run_args& a) {
     return launch_slurm({&res, a.recipe.path, a.recipe.overrides, a.out.empty() ? default_run_dir(r.name) : a.out, a.steps, a.dry_run});
   if (a.threads >= 0) r.train.threads = a.threads;
   machine_info mi = machine_probe();
+  int ranks = env.world > 1 ? env.world : std::max(a.nproc, 1);
+  if (ranks > 1) {
+    std::string source = a.nproc > 1 ? "--nproc" : env.launcher;
+    if (!check_layout_for_ranks(res, r, a.recipe.path, ranks, source)) return 1;
+    // Ranks on one machine share its cores: "every core" means this rank's share of them.
+    int local = env.world > 1 ? env.local_world : ranks;
+    if (r.train.threads == 0) r.train.threads = std::max(1, mi.cores / local);
+  }
+  if (a.nproc > 1 && env.world == 1)
+    return launch_local_ranks(a.nproc, a.out.empty() ? default_run_dir(r.name) : a.out, a.out.empty());
   std::vector<std::string> notes;
   if (a.rehearse) {
     // WB_DEFAULT_DATA moves the default mix (tests build a small one elsewhere).
@@ -114,22 +172,40 @@ int run(const run_args& a) {
     r = plan.scaled;
     notes = plan.notes;
     r.model.vocab = int(tokenizer_load(r.data.tokenizer).vocab_size());
-    std::printf("rehearsal of %s:\n", a.recipe.path.c_str());
-    for (auto& n : notes) std::printf("  - %s\n", n.c_str());
+    if (lead) std::printf("rehearsal of %s:\n", a.recipe.path.c_str());
+    for (auto& n : notes)
+      if (lead) std::printf("  - %s\n", n.c_str());
   } else if (refuse_if_too_big(a.recipe.path, r, mi)) {
     return 1;
   }
 
+  std::unique_ptr<fabric_collective> collective;
+  if (env.world > 1) {
+    fabric_options fo = fabric_options_from_env();
+    fo.provider = fabric_provider_for(r, env);
+    fo.master_addr = env.master_addr;
+    fo.master_port = env.master_port;
+    collective = std::make_unique<fabric_collective>(env.rank, env.world, fo);
+  }
   std::string dir = a.out.empty() ? default_run_dir(r.name) : a.out;
+  if (collective && a.out.empty()) {  // srun / torchrun without --out: rank 0's timestamp names the run
+    std::vector<char> name(4096, 0);
+    dir.copy(name.data(), name.size() - 1);
+    collective->broadcast(name.data(), name.size(), 0);
+    dir = name.data();
+  }
   fs::create_directories(dir);
   nlohmann::ordered_json meta;
   meta["recipe_hash"] = res.hash;
   meta["files"] = res.files;
   meta["recipe"] = recipe_to_json(res.tree);
   if (a.rehearse) meta["rehearsal"] = notes;
-  atomic_write_file((fs::path(dir) / "recipe.json").string(), meta.dump(2) + "\n");
-  std::printf("run %s (recipe_hash %s) -> %s\n", r.name.c_str(), res.hash.substr(0, 16).c_str(), dir.c_str());
-  std::fflush(stdout);
+  if (lead) {
+    atomic_write_file((fs::path(dir) / "recipe.json").string(), meta.dump(2) + "\n");
+    std::printf("%srun %s (recipe_hash %s) -> %s%s\n", log_prefix.c_str(), r.name.c_str(), res.hash.substr(0, 16).c_str(),
+                dir.c_str(), collective ? fmt::format(" on {} ranks over {}", env.world, collective->provider()).c_str() : "");
+    std::fflush(stdout);
+  }
 
   cpu_backend backend(r.train.threads);
   bool tty = isatty(2);
@@ -140,6 +216,7 @@ int run(const run_args& a) {
   ro.recipe_json = recipe_to_json(res.tree);
   ro.recipe_hash = res.hash;
   ro.stop = &stop_requested;
+  ro.ranks = collective.get();
   struct sigaction sa{};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
@@ -150,14 +227,17 @@ int run(const run_args& a) {
   obs.on_eval = [&](const eval_report& e) {
     std::string by;
     for (auto& [name, loss] : e.by_source) by += fmt::format(" {} {:.4f}", name, loss);
-    std::fprintf(stderr, "%seval at step %lld: loss %.4f (%s )\n", tty ? "\r\033[K" : "", e.step, e.loss, by.c_str());
+    std::fprintf(stderr, "%s%seval at step %lld: loss %.4f (%s )\n", tty ? "\r\033[K" : "", log_prefix.c_str(), e.step,
+                 e.loss, by.c_str());
   };
   run_summary s = train_run(r, backend, ro, obs);
+  if (!lead) return 0;  // rank 0 reports for the job
   if (s.resumed_from) std::printf("resumed from step %lld\n", s.resumed_from);
   if (!s.init.empty()) std::printf("initialised with %s\n", s.init.c_str());
   if (s.stopped) {
-    std::printf("stopped by %s after step %lld; checkpoint %s written; continue with: wb run %s --out %s --resume auto\n",
-                strsignal(stop_signal), s.steps, s.last_checkpoint.c_str(), a.recipe.path.c_str(), dir.c_str());
+    std::printf("stopped by %s after step %lld; checkpoint %s written; continue with: wb run %s --out %s --resume auto%s\n",
+                strsignal(stop_signal), s.steps, s.last_checkpoint.c_str(), a.recipe.path.c_str(), dir.c_str(),
+                a.nproc > 1 ? fmt::format(" --nproc {}", a.nproc).c_str() : "");
     return 0;
   }
   std::printf("trained to step %lld in %s: loss %.4f -> %.4f", s.steps, duration(s.seconds).c_str(), s.first_loss,
@@ -188,6 +268,10 @@ command add_run_command(CLI::App& app) {
   sub->add_flag("--dry-run", a->dry_run, "With --launcher slurm: print the sbatch script, submit nothing");
   sub->add_flag("--rehearse", a->rehearse, "Run the recipe scaled down to fit this machine, for a few steps");
   sub->add_option("--threads", a->threads, "CPU threads (default: train.threads, 0 = every core)");
+  sub->add_option("--nproc", a->nproc,
+                  "Start N rank processes on this machine, data parallel (parallel.dp must be N); under srun or "
+                  "torchrun the ranks come from their environment instead")
+      ->check(CLI::Range(1, 1024));
   sub->add_option("--resume", a->resume,
                   "auto (newest complete checkpoint of the run directory), never, or a checkpoint path "
                   "(default: the recipe's checkpoint.resume)");
@@ -196,7 +280,7 @@ command add_run_command(CLI::App& app) {
       return run(*a);
     } catch (std::exception& e) {
       std::string msg = e.what();
-      std::fprintf(stderr, "\nwb run: %s\n", msg.c_str());
+      std::fprintf(stderr, "\n%swb run: %s\n", log_prefix.c_str(), msg.c_str());
       if (msg.find("data/default") != std::string::npos)
         std::fprintf(stderr, "  hint: build the default data mix with scripts/make-default-data\n");
       return 1;

@@ -37,5 +37,6 @@ command add_ckpt_command(CLI::App& app);
 command add_eval_command(CLI::App& app);
 command add_sample_command(CLI::App& app);
 command add_plan_command(CLI::App& app);
+command add_repl_command(CLI::App& app);
 
 }  // namespace wb

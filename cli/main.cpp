@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
                                        wb::add_schema_command(app), wb::add_data_command(app),
                                        wb::add_run_command(app), wb::add_eval_command(app),
                                        wb::add_sample_command(app), wb::add_ckpt_command(app),
-                                       wb::add_plan_command(app)};
+                                       wb::add_plan_command(app), wb::add_repl_command(app)};
 
   // An unknown command gets a suggestion rather than CLI11's generic "not expected".
   if (argc > 1 && argv[1][0] != '-') {

@@ -24,9 +24,11 @@ std::string unquote(const std::string& s) {
   return s;
 }
 
+}  // namespace
+
 // Reads the text as the schema's type wants it; anything unreadable stays a string so that the
 // validator reports "expected an integer, got a string "abc"".
-recipe_value read_value(const field_spec& spec, const std::string& text, const source_loc& loc) {
+recipe_value override_read_value(const field_spec& spec, const std::string& text, const source_loc& loc) {
   double n;
   switch (spec.type) {
     case field_type::integer:
@@ -61,6 +63,8 @@ recipe_value read_value(const field_spec& spec, const std::string& text, const s
   return recipe_value::string(unquote(text), loc);
 }
 
+namespace {
+
 std::vector<std::string> all_paths() {
   std::vector<std::string> paths;
   for (auto& f : recipe_schema()) paths.push_back(f.path);
@@ -74,9 +78,10 @@ bool looks_like_override(const std::string& word) {
   return eq != std::string::npos && eq > 0 && word[0] != '-';
 }
 
-void apply_overrides(recipe_value& tree, const std::vector<std::string>& overrides, diagnostics& out) {
+void apply_overrides(recipe_value& tree, const std::vector<std::string>& overrides, diagnostics& out,
+                     const std::string& origin) {
   for (auto& text : overrides) {
-    source_loc loc{"command line (" + text + ")", 0};
+    source_loc loc{origin + " (" + text + ")", 0};
     auto eq = text.find('=');
     std::string path = text.substr(0, eq), value_text = text.substr(eq + 1);
     bool add = !path.empty() && path[0] == '+';
@@ -132,7 +137,7 @@ void apply_overrides(recipe_value& tree, const std::vector<std::string>& overrid
       start = dot + 1;
     }
     if (failed) continue;
-    node->set(path.substr(start), read_value(*spec, value_text, loc));
+    node->set(path.substr(start), override_read_value(*spec, value_text, loc));
   }
 }
 

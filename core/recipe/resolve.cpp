@@ -110,7 +110,7 @@ resolved_recipe recipe_resolve(const std::string& path, const recipe_file_loader
     return out;
   }
   out.tree.erase("extends");  // provenance, not a value: the resolved recipe is flat
-  apply_overrides(out.tree, options.overrides, out.errors);
+  apply_overrides(out.tree, options.overrides, out.errors, options.override_origin);
   validate_schema(out.tree, catalog, out.errors);
   if (!out.errors.empty()) return out;
 

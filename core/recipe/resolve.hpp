@@ -20,6 +20,7 @@ using recipe_file_loader = std::function<recipe_value(const std::string& path)>;
 struct resolve_options {
   std::vector<std::string> overrides;    // "parallel.tp=8"
   std::vector<std::string> search_dirs;  // where `extends` names are found, after the file's folder
+  std::string override_origin = "command line";  // how errors name the overrides ("repl" in wb repl)
 };
 
 struct resolved_recipe {

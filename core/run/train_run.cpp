@@ -95,10 +95,17 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
                       const run_observer& observer) {
   run_summary summary;
   const int T = r.model.seq_len;
+  collective* ranks = options.ranks && options.ranks->world() > 1 ? options.ranks : nullptr;
+  const int world = ranks ? ranks->world() : 1;
+  const bool lead = !ranks || ranks->rank() == 0;  // evaluates, writes metrics and checkpoints
+  if (r.parallel.global_batch % (world * r.parallel.microbatch) != 0)
+    throw std::runtime_error(fmt::format("Invalid 'parallel.global_batch' {}: expected a multiple of microbatch x dp "
+                                         "({} x {}) for {} data-parallel ranks",
+                                         r.parallel.global_batch, r.parallel.microbatch, world, world));
 
   // Data first: a missing shard set or tokenizer mismatch is reported before any model memory.
   tokenizer tok = tokenizer_load(r.data.tokenizer);
-  data_loader loader = recipe_data_loader(r, tok);
+  data_loader loader = recipe_data_loader(r, tok, ranks ? ranks->rank() : 0, world);
   loader_options lo;
   lo.tokenizer_fingerprint = tokenizer_fingerprint(tok);
 
@@ -131,7 +138,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   meta.tokenizer_path = r.data.tokenizer;
   meta.model = r.model;
   meta.recipe = options.recipe_json;
-  meta.layout = {{"dp", 1}, {"tp", 1}, {"pp", 1}, {"ranks", 1}};
+  meta.layout = {{"dp", world}, {"tp", 1}, {"pp", 1}, {"ranks", world}};
   meta.total_steps = steps;
 
   trainer_options to;
@@ -140,19 +147,25 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.microbatch = r.parallel.microbatch;
   to.recompute = recompute_from_string(r.parallel.recompute);
   to.nan_policy = r.train.nan_policy;
+  to.data_parallel = ranks;
   trainer tr(m, backend, to);
   long long first_step = 1;
   if (!resume_dir) summary.init = model_initialize(m, r.model.init);
+  // Every replica starts from rank 0's weights, whatever the initialiser did elsewhere.
+  if (ranks && !resume_dir) ranks->broadcast(m.param_arena().f32(), m.param_arena().nbytes(), 0);
   if (resume_dir) {
     auto pos = checkpoint_restore(*resume_dir, m, tr, loader, meta);
     summary.resumed_from = pos.step;
     first_step = pos.step + 1;
   }
-  async_checkpointer writer(root, int(r.checkpoint.keep));
-
-  metrics_log metrics((std::filesystem::path(options.run_dir) / "metrics.jsonl").string());
-  if (resume_dir) metrics.write({{"resumed_from", *resume_dir}, {"step", summary.resumed_from}});
-  const int rows = r.parallel.global_batch;
+  std::optional<async_checkpointer> writer;
+  std::optional<metrics_log> metrics;
+  if (lead) {
+    writer.emplace(root, int(r.checkpoint.keep));
+    metrics.emplace((std::filesystem::path(options.run_dir) / "metrics.jsonl").string());
+    if (resume_dir) metrics->write({{"resumed_from", *resume_dir}, {"step", summary.resumed_from}});
+  }
+  const int rows = r.parallel.global_batch / world;  // this rank's share of each step
   tensor tokens({rows, T}, mem_category::activations, dtype::i32), targets({rows, T}, mem_category::activations, dtype::i32);
   std::vector<uint32_t> batch;
   auto start = std::chrono::steady_clock::now();
@@ -161,7 +174,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   for (; step <= steps; ++step) {
     memory().reset_peaks();
     auto t0 = std::chrono::steady_clock::now();
-    loader.next_batch(rows, batch);
+    loader.next_batch(r.parallel.global_batch, batch);  // this rank's rows of it
     fill_batch_rows(batch, T, tokens, targets);
     step_result res = tr.step(tokens, targets);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -170,12 +183,12 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     step_report rep;
     rep.step = step;
     rep.steps = steps;
-    rep.tokens = step * rows * T;
+    rep.tokens = step * r.parallel.global_batch * T;
     rep.loss = res.loss;
     rep.lr = res.lr;
     rep.grad_norm = res.grad_norm;
     rep.step_time_s = dt;
-    rep.tokens_per_s = double(rows) * T / dt;
+    rep.tokens_per_s = double(r.parallel.global_batch) * T / dt;
     rep.eta_s = trained_seconds / double(step - first_step + 1) * double(steps - step);
     rep.skipped = res.skipped;
     if (step == first_step) summary.first_loss = res.loss;
@@ -190,33 +203,38 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     j["step_time_s"] = dt;
     j["skipped"] = res.skipped;
     j["peak_memory_bytes"] = memory_peaks();
-    metrics.write(j);
-    if (observer.on_step) observer.on_step(rep);
+    if (lead) metrics->write(j);
+    if (lead && observer.on_step) observer.on_step(rep);
 
-    if ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps) {
+    if (lead && ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps)) {
       eval_report e = evaluate_valid(r, m, backend, loader, step);
       nlohmann::ordered_json ej;
       ej["step"] = step;
       ej["eval_loss"] = e.loss;
       for (auto& [name, loss] : e.by_source) ej["eval_loss_by_source"][name] = loss;
-      metrics.write(ej);
+      metrics->write(ej);
       summary.evals.push_back(e);
       if (observer.on_eval) observer.on_eval(e);
     }
 
     bool stopping = options.stop && options.stop->load();
-    if ((r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping) {
+    if (ranks) {  // one rank's SIGTERM stops every rank after this same step
+      float any = stopping ? 1.0f : 0.0f;
+      ranks->all_reduce_sum(&any, 1);
+      stopping = any > 0;
+    }
+    if (lead && ((r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping)) {
       auto c0 = std::chrono::steady_clock::now();
-      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer.recycle());
-      if (r.checkpoint.async && !stopping) writer.submit(std::move(snap));
+      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle());
+      if (r.checkpoint.async && !stopping) writer->submit(std::move(snap));
       else {
-        writer.wait();
+        writer->wait();
         async_checkpointer::write_now(root, int(r.checkpoint.keep), *snap);
       }
       double blocked = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
       summary.checkpoint_blocked_s.push_back(blocked);
       summary.last_checkpoint = (fs::path(root) / ckpt_step_name(uint64_t(step))).string();
-      metrics.write({{"checkpoint", summary.last_checkpoint}, {"step", step}, {"blocked_s", blocked},
+      metrics->write({{"checkpoint", summary.last_checkpoint}, {"step", step}, {"blocked_s", blocked},
                      {"async", r.checkpoint.async && !stopping}});
     }
     if (stopping) {
@@ -224,7 +242,9 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
       break;
     }
   }
-  writer.wait();
+  if (writer) writer->wait();
+  // Ranks leave together: the last checkpoint is complete before any rank reports success.
+  if (ranks) ranks->barrier();
   if (!summary.stopped) step = steps;
   summary.steps = std::min(step, steps);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

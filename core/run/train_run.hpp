@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/parallel/collective.hpp"
 #include "core/recipe/recipe.hpp"
 #include "core/tensor/backend.hpp"
 #include "core/data/data_loader.hpp"
@@ -25,6 +26,10 @@ struct run_options {
   std::string recipe_hash;
   // Set (by SIGTERM or SIGINT) to finish the current step, write a checkpoint and return.
   const std::atomic<bool>* stop = nullptr;
+  // Data parallel over these ranks (null: one process). Each rank reads its slice of every global
+  // batch and the gradients are averaged; rank 0 alone evaluates, writes metrics and checkpoints
+  // and calls the observer. A stop on any rank stops all of them after the same step.
+  collective* ranks = nullptr;
 };
 
 struct step_report {

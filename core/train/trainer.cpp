@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel/data_parallel.hpp"
 #include "core/train/grad_norm.hpp"
 #include "core/train/lr_schedule.hpp"
 
@@ -42,6 +43,7 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
     tp.backward(l, float(1.0 / double(k)));
   }
   r.loss = loss_sum / double(k);
+  if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
   grad_stats g = grad_norm(model_->grad_arena(), backend_->threads());
   r.grad_norm = g.norm;
   if (!g.finite || !std::isfinite(r.loss)) {

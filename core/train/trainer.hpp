@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/model/model.hpp"
+#include "core/parallel/collective.hpp"
 #include "core/train/adamw.hpp"
 
 namespace wb {
@@ -22,6 +23,9 @@ struct trainer_options {
   int microbatch = 1;                     // rows (sequences) per forward/backward
   recompute_mode recompute = recompute_mode::none;
   std::string nan_policy = "stop";        // "stop" throws, "skip" drops the step
+  // Data parallel: gradients and loss are averaged over these ranks after backward, before the
+  // NaN check, clipping and AdamW (each rank passes its own rows). Null: one process.
+  collective* data_parallel = nullptr;
 };
 
 // optim, train.steps, parallel.microbatch, parallel.recompute and train.nan_policy of a recipe.

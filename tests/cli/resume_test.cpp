@@ -130,7 +130,7 @@ TEST_CASE("a SIGKILL at a random moment leaves only complete checkpoints, and th
   }
 }
 
-TEST_CASE("SIGTERM finishes the step, writes a checkpoint and exits 0; the run then resumes", "[cli][resume][sigterm]") {
+TEST_CASE("SIGTERM finishes the step, writes a checkpoint and exits 0, and the run then resumes", "[cli][resume][sigterm]") {
   small_run s;
   REQUIRE(run_command(wb_cmd("run small.lua --out straight --steps 40 --threads 2 checkpoint.every=100")).status == 0);
   auto expected = losses("straight/metrics.jsonl");

@@ -90,7 +90,7 @@ TEST_CASE("sequences pack documents with EOS between them", "[data][loader]") {
   CHECK(batch.size() == 4 * 33);
 }
 
-TEST_CASE("two loaders with the same seed give identical batches; another seed differs", "[data][loader]") {
+TEST_CASE("two loaders with the same seed give identical batches, and another seed differs", "[data][loader]") {
   mix_fixture f;
   data_loader a(f.sources, f.options()), b(f.sources, f.options());
   auto other = f.options();

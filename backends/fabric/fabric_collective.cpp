@@ -1,0 +1,336 @@
+// fabric_collective: the plans (which slice goes where, after what) and the one progress loop that
+// executes them. Tags carry the sender's rank, so receives match any source address.
+//   collective: bit 63 = 0 | sender rank (19 bits) | operation sequence (24 bits) | message index (20 bits)
+//   send/recv:  bit 63 = 1 | sender rank (19 bits) | user tag (16 bits) | per-(peer, tag) count (28 bits)
+#include "backends/fabric/fabric_collective.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <exception>
+
+#include <fmt/format.h>
+#include <sched.h>
+
+#include "backends/fabric/control_channel.hpp"
+#include "backends/fabric/fabric_endpoint.hpp"
+
+namespace wb {
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr int max_ranks = 1 << 19;
+constexpr uint64_t max_messages = uint64_t(1) << 20;  // per collective operation
+constexpr uint32_t max_user_tag = 1u << 16;
+// In-flight receives (each reduction receive holds one staging slice) and sends per operation:
+// enough to keep the pipeline full over two ring steps.
+constexpr size_t window = 8;
+// Empty completion-queue polls before a waiting rank yields its core. A poll is ~50-100 ns on shm, so
+// this is a few microseconds: with more ranks than cores the peer needs the core more than we do.
+constexpr int spin_polls = 64;
+// Smallest slice worth a message of its own (64 KiB: per-message costs are ~1-6 us here, so a
+// slice moves at >= 10 GB/s-equivalent of overhead), and how many slices a ring step should have.
+constexpr size_t min_slice_bytes = size_t(64) << 10;
+constexpr size_t pipeline_depth = 4;
+// All-reduces up to this size use recursive doubling on power-of-two worlds (bench/collectives: with
+// 4 ranks on 2 cores over tcp the ring's 6 steps took 2-3x Open MPI's time at 1 MiB).
+constexpr size_t recursive_doubling_max_bytes = size_t(1) << 20;
+
+uint64_t collective_tag(int sender, uint32_t seq, uint64_t message) {
+  return (uint64_t(sender) << 44) | (uint64_t(seq & 0xFFFFFF) << 20) | message;
+}
+uint64_t p2p_tag(int sender, uint32_t tag, uint32_t count) {
+  return (uint64_t(1) << 63) | (uint64_t(sender) << 44) | (uint64_t(tag) << 28) | (count & 0xFFFFFFF);
+}
+
+void add_into(float* __restrict dst, const float* __restrict src, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+}  // namespace
+
+fabric_collective::fabric_collective(int rank, int world, fabric_options options)
+    : rank_(rank), world_(world), o_(std::move(options)) {
+  if (world < 1 || world > max_ranks || rank < 0 || rank >= world)
+    throw std::invalid_argument(fmt::format("Invalid rank {} of world {}: expected 0 <= rank < world <= {}", rank, world, max_ranks));
+  ep_ = std::make_unique<fabric_endpoint>(o_.provider);
+  control_ = std::make_unique<control_channel>(rank, world, o_.master_addr, o_.master_port, o_.bootstrap_timeout_s);
+  ep_->insert_peers(control_->exchange(ep_->name()));
+  control_->exchange({});  // every rank has every address before anyone sends
+  control_->start_monitor(o_.timeout_s);
+}
+
+fabric_collective::~fabric_collective() {
+  // An orderly goodbye only when this rank is healthy and not unwinding from an error; otherwise
+  // closing the control socket is what tells rank 0 (and through it everyone) that we are gone.
+  if (!broken_ && std::uncaught_exceptions() == 0) control_->finish();
+}
+
+const std::string& fabric_collective::provider() const { return ep_->provider_name(); }
+
+template <class F>
+void fabric_collective::guarded(F&& f) {
+  if (broken_) throw collective_error(fmt::format("rank {}: the fabric collective is unusable after an earlier error", rank_), -1);
+  try {
+    f();
+  } catch (...) {
+    broken_ = true;
+    throw;
+  }
+}
+
+void fabric_collective::check_peer(int peer, const char* what) const {
+  if (peer < 0 || peer >= world_) throw collective_error(fmt::format("{}: rank {} does not exist (world {})", what, peer, world_), peer);
+}
+
+void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vector<send_step>& sends, const void* region,
+                            size_t region_bytes, const char* what, const void* send_region, size_t send_region_bytes) {
+  size_t slice_floats = 0;
+  for (auto& r : recvs)
+    if (!r.into) slice_floats = std::max(slice_floats, r.bytes / sizeof(float));
+  if (slots_.size() < window * slice_floats) slots_.assign(window * slice_floats, 0.0f);
+  // Registration is a no-op unless the provider asks for it (FI_MR_LOCAL).
+  auto region_mr = ep_->register_memory(region, region_bytes);
+  auto slots_mr = ep_->register_memory(slots_.data(), slots_.size() * sizeof(float));
+  void* region_desc = fabric_endpoint::descriptor(region_mr.get());
+  auto send_mr = send_region ? ep_->register_memory(send_region, send_region_bytes) : nullptr;
+  void* send_desc = send_region ? fabric_endpoint::descriptor(send_mr.get()) : region_desc;
+  void* slots_desc = fabric_endpoint::descriptor(slots_mr.get());
+
+  std::vector<fabric_request> rreq(recvs.size()), sreq(sends.size());
+  std::vector<char> arrived(recvs.size(), 0);
+  std::vector<int> slot_of(recvs.size(), -1), free_slots;
+  for (int s = int(window) - 1; s >= 0; --s) free_slots.push_back(s);
+  std::vector<fabric_request*> completed;
+  size_t next_recv = 0, next_send = 0, recvs_done = 0, sends_done = 0, recvs_out = 0, sends_out = 0;
+  auto last_progress = clock::now();
+  int idle = 0;
+
+  while (recvs_done < recvs.size() || sends_done < sends.size()) {
+    while (next_recv < recvs.size() && recvs_out < window) {
+      const recv_step& p = recvs[next_recv];
+      if (p.after_recv >= 0 && !arrived[size_t(p.after_recv)]) break;
+      if (p.bytes == 0) {  // both sides know a slice is empty: nothing travels
+        arrived[next_recv++] = 1;
+        ++recvs_done;
+        continue;
+      }
+      void* buf = p.into;
+      void* desc = region_desc;
+      int slot = -1;
+      if (!buf) {
+        if (free_slots.empty()) break;
+        slot = free_slots.back();
+        buf = slots_.data() + size_t(slot) * slice_floats;
+        desc = slots_desc;
+      }
+      fabric_request& r = rreq[next_recv];
+      r.peer = p.peer;
+      r.index = next_recv;
+      if (!ep_->post_recv(r, buf, p.bytes, desc, p.tag)) break;
+      if (slot >= 0) {
+        free_slots.pop_back();
+        slot_of[next_recv] = slot;
+      }
+      ++next_recv, ++recvs_out;
+    }
+    while (next_send < sends.size() && sends_out < window) {
+      const send_step& p = sends[next_send];
+      if (p.after_recv >= 0 && !arrived[size_t(p.after_recv)]) break;
+      if (p.bytes == 0) {
+        ++next_send, ++sends_done;
+        continue;
+      }
+      fabric_request& r = sreq[next_send];
+      r.peer = p.peer;
+      r.index = next_send;
+      if (!ep_->post_send(r, p.from, p.bytes, send_desc, p.tag)) break;
+      ++next_send, ++sends_out;
+    }
+    completed.clear();
+    if (ep_->poll(completed) > 0) {
+      for (fabric_request* r : completed) {
+        if (r->is_send) {
+          --sends_out, ++sends_done;
+          continue;
+        }
+        size_t i = r->index;
+        if (int slot = slot_of[i]; slot >= 0) {
+          add_into(recvs[i].reduce_into, slots_.data() + size_t(slot) * slice_floats, recvs[i].bytes / sizeof(float));
+          if (recvs[i].copy_sum_to) std::memcpy(recvs[i].copy_sum_to, recvs[i].reduce_into, recvs[i].bytes);
+          free_slots.push_back(slot);
+        }
+        arrived[i] = 1;
+        --recvs_out, ++recvs_done;
+      }
+      idle = 0;
+      last_progress = clock::now();
+      continue;
+    }
+    if (++idle < spin_polls) continue;
+    sched_yield();
+    if (idle % 64) continue;
+    if (int failed = control_->failed_rank(); failed >= 0) {
+      control_->acknowledge_failure();
+      throw collective_error(fmt::format("{} on rank {} stopped: {}", what, rank_, control_->failure()), failed);
+    }
+    double quiet = std::chrono::duration<double>(clock::now() - last_progress).count();
+    if (quiet > o_.op_timeout_s) {
+      int waited = -1;
+      for (size_t i = 0; i < recvs.size() && waited < 0; ++i)
+        if (!arrived[i]) waited = recvs[i].peer;
+      if (waited < 0 && next_send < sends.size()) waited = sends[next_send].peer;
+      throw collective_error(fmt::format("{} on rank {}: nothing arrived from rank {} for {} s (WB_FABRIC_OP_TIMEOUT) "
+                                         "although every rank still sends heartbeats; hint: every rank must call the same "
+                                         "collectives in the same order with the same sizes",
+                                         what, rank_, waited, o_.op_timeout_s),
+                             waited);
+    }
+  }
+}
+
+void fabric_collective::ring(float* data, size_t n, bool reduce, bool gather, const char* what) {
+  int w = world_, r = rank_;
+  int next = (r + 1) % w, prev = (r + w - 1) % w;
+  uint32_t seq = op_seq_++;
+  size_t max_chunk = chunk_range(n, w, 0).size;
+  int steps = (reduce ? w - 1 : 0) + (gather ? w - 1 : 0);
+  // Slices of slice_bytes, but at least pipeline_depth per step while they stay >= min_slice_bytes,
+  // so that mid-sized buffers are pipelined too.
+  size_t chunk_bytes = max_chunk * sizeof(float);
+  size_t slice = std::clamp(chunk_bytes / pipeline_depth, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
+  size_t slices = std::max<size_t>(1, (chunk_bytes + slice - 1) / slice);
+  slices = std::min<size_t>(slices, (max_messages - 1) / size_t(std::max(steps, 1)));
+  std::vector<recv_step> recvs;
+  std::vector<send_step> sends;
+  recvs.reserve(size_t(steps) * slices);
+  sends.reserve(size_t(steps) * slices);
+  auto mod = [w](int x) { return ((x % w) + w) % w; };
+  for (int s = 0; s < steps; ++s) {
+    // Reduce-scatter step s sends chunk r-s-1 and adds chunk r-s-2, so rank r ends with chunk r
+    // complete; all-gather step s forwards chunk r-s and receives chunk r-s-1 in place.
+    bool adding = reduce && s < w - 1;
+    int g = adding ? s : s - (reduce ? w - 1 : 0);
+    int send_chunk = adding ? mod(r - g - 1) : mod(r - g);
+    int recv_chunk = adding ? mod(r - g - 2) : mod(r - g - 1);
+    chunk sc = chunk_range(n, w, send_chunk), rc = chunk_range(n, w, recv_chunk);
+    for (size_t j = 0; j < slices; ++j) {
+      uint64_t m = uint64_t(s) * slices + j;
+      chunk ss = chunk_range(sc.size, int(slices), int(j)), rs = chunk_range(rc.size, int(slices), int(j));
+      float* rdst = data + rc.begin + rs.begin;
+      recvs.push_back({prev, adding ? nullptr : rdst, adding ? rdst : nullptr, rs.size * sizeof(float), collective_tag(prev, seq, m)});
+      sends.push_back({next, data + sc.begin + ss.begin, ss.size * sizeof(float), collective_tag(r, seq, m),
+                       s == 0 ? -1 : long(m - slices)});
+    }
+  }
+  run(recvs, sends, data, n * sizeof(float), what);
+}
+
+void fabric_collective::recursive_doubling(float* data, size_t n, const char* what) {
+  int steps = 0;
+  while ((1 << steps) < world_) ++steps;
+  uint32_t seq = op_seq_++;
+  size_t bytes = n * sizeof(float);
+  size_t slice = std::clamp(bytes / pipeline_depth, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
+  size_t slices = std::max<size_t>(1, (bytes + slice - 1) / slice);
+  // Step k sends sent_[k] (a copy of data as it stood after step k-1) to rank ^ 2^k and adds what
+  // comes back into data; the copy keeps a send's bytes fixed while data changes under it.
+  sent_.resize(size_t(steps) * n);
+  std::memcpy(sent_.data(), data, bytes);
+  std::vector<recv_step> recvs;
+  std::vector<send_step> sends;
+  for (int k = 0; k < steps; ++k) {
+    int partner = rank_ ^ (1 << k);
+    for (size_t j = 0; j < slices; ++j) {
+      chunk c = chunk_range(n, int(slices), int(j));
+      uint64_t m = uint64_t(k) * slices + j;
+      float* next_copy = k + 1 < steps ? sent_.data() + size_t(k + 1) * n + c.begin : nullptr;
+      // Step k's sum of a slice must include step k-1's: its receive waits for that one.
+      recvs.push_back({partner, nullptr, data + c.begin, c.size * sizeof(float), collective_tag(partner, seq, m), next_copy,
+                       k == 0 ? -1 : long(m - slices)});
+      sends.push_back({partner, sent_.data() + size_t(k) * n + c.begin, c.size * sizeof(float), collective_tag(rank_, seq, m),
+                       k == 0 ? -1 : long(m - slices)});
+    }
+  }
+  run(recvs, sends, data, bytes, what, sent_.data(), sent_.size() * sizeof(float));
+}
+
+void fabric_collective::all_reduce_sum(float* data, size_t n) {
+  if (world_ == 1) return;
+  bool power_of_two = (world_ & (world_ - 1)) == 0;
+  if (power_of_two && n * sizeof(float) <= recursive_doubling_max_bytes)
+    guarded([&] { recursive_doubling(data, n, "all_reduce"); });
+  else
+    guarded([&] { ring(data, n, true, true, "all_reduce"); });
+}
+
+void fabric_collective::reduce_scatter_sum(float* data, size_t n) {
+  if (world_ == 1) return;
+  guarded([&] { ring(data, n, true, false, "reduce_scatter"); });
+}
+
+void fabric_collective::all_gather(float* data, size_t n) {
+  if (world_ == 1) return;
+  guarded([&] { ring(data, n, false, true, "all_gather"); });
+}
+
+void fabric_collective::broadcast(void* data, size_t bytes, int root) {
+  check_peer(root, "broadcast");
+  if (world_ == 1) return;
+  guarded([&] {
+    // A chain root -> root+1 -> ... -> root-1, pipelined in slices.
+    int pos = (rank_ - root + world_) % world_;
+    int next = (rank_ + 1) % world_, prev = (rank_ + world_ - 1) % world_;
+    uint32_t seq = op_seq_++;
+    size_t slices = std::max<size_t>(1, (bytes + o_.slice_bytes - 1) / o_.slice_bytes);
+    slices = std::min<size_t>(slices, max_messages - 1);
+    auto* base = static_cast<char*>(data);
+    std::vector<recv_step> recvs;
+    std::vector<send_step> sends;
+    for (size_t j = 0; j < slices; ++j) {
+      chunk c = chunk_range(bytes, int(slices), int(j));
+      if (pos != 0) recvs.push_back({prev, base + c.begin, nullptr, c.size, collective_tag(prev, seq, j)});
+      if (pos != world_ - 1) sends.push_back({next, base + c.begin, c.size, collective_tag(rank_, seq, j), pos == 0 ? -1 : long(j)});
+    }
+    run(recvs, sends, data, bytes, "broadcast");
+  });
+}
+
+void fabric_collective::barrier() {
+  if (world_ == 1) return;
+  // One element per rank: every ring step carries a message, so nobody leaves before all arrived.
+  std::vector<float> token(size_t(world_), 0.0f);
+  guarded([&] { ring(token.data(), token.size(), true, true, "barrier"); });
+}
+
+void fabric_collective::send(const void* data, size_t bytes, int peer, uint32_t tag) {
+  check_peer(peer, "send");
+  if (tag >= max_user_tag) throw std::invalid_argument(fmt::format("send: tag {} is too large (expected < {})", tag, max_user_tag));
+  guarded([&] {
+    size_t slices = std::max<size_t>(1, (bytes + o_.slice_bytes - 1) / o_.slice_bytes);
+    uint32_t& count = send_seq_[{peer, tag}];
+    std::vector<send_step> sends;
+    for (size_t j = 0; j < slices; ++j) {
+      chunk c = chunk_range(bytes, int(slices), int(j));
+      sends.push_back({peer, static_cast<const char*>(data) + c.begin, c.size, p2p_tag(rank_, tag, count++), -1});
+    }
+    run({}, sends, data, bytes, "send");
+  });
+}
+
+void fabric_collective::recv(void* data, size_t bytes, int peer, uint32_t tag) {
+  check_peer(peer, "recv");
+  if (tag >= max_user_tag) throw std::invalid_argument(fmt::format("recv: tag {} is too large (expected < {})", tag, max_user_tag));
+  guarded([&] {
+    size_t slices = std::max<size_t>(1, (bytes + o_.slice_bytes - 1) / o_.slice_bytes);
+    uint32_t& count = recv_seq_[{peer, tag}];
+    std::vector<recv_step> recvs;
+    for (size_t j = 0; j < slices; ++j) {
+      chunk c = chunk_range(bytes, int(slices), int(j));
+      recvs.push_back({peer, static_cast<char*>(data) + c.begin, nullptr, c.size, p2p_tag(peer, tag, count++)});
+    }
+    run(recvs, {}, data, bytes, "recv");
+  });
+}
+
+}  // namespace wb

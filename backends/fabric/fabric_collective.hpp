@@ -1,0 +1,89 @@
+// The collective role over libfabric between processes (on one machine over shm or tcp, across
+// machines over tcp or efa). Construction is the bootstrap: every rank of the job constructs one
+// with the same world size and MASTER_ADDR/MASTER_PORT; it returns when all ranks are connected.
+//
+// Algorithms: ring reduce-scatter, ring all-gather, and all-reduce as the two back to back
+// (2(world-1) steps, the NCCL ring), each step cut into slices that are pipelined: slice j of step
+// s+1 leaves as soon as slice j of step s has arrived (and been added). Small all-reduces on a
+// power-of-two world use recursive doubling instead (log2(world) exchanges of the whole buffer):
+// fewer steps matter more than bytes when each step waits for a peer to be scheduled. Broadcast is a pipelined
+// chain from the root. Waiting ranks spin briefly, then yield the core (with more ranks than cores a
+// spinning rank starves the one it waits for: shared/reference/libfabric.md).
+//
+// Failures: a peer that dies or stops is named in a collective_error on every rank within
+// timeout_s plus two heartbeat intervals (control_channel); a wait with no message completing for
+// op_timeout_s fails too, naming the rank it waited for. After an error the object is unusable.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "backends/fabric/fabric_options.hpp"
+#include "core/parallel/collective.hpp"
+
+namespace wb {
+
+class control_channel;
+class fabric_endpoint;
+
+class fabric_collective final : public collective {
+ public:
+  fabric_collective(int rank, int world, fabric_options options = fabric_options_from_env());
+  // Waits (bounded by failure detection) until every rank is done, unless this rank already failed.
+  ~fabric_collective() override;
+
+  int rank() const override { return rank_; }
+  int world() const override { return world_; }
+  void all_reduce_sum(float* data, size_t n) override;
+  void reduce_scatter_sum(float* data, size_t n) override;
+  void all_gather(float* data, size_t n) override;
+  void broadcast(void* data, size_t bytes, int root) override;
+  void barrier() override;
+  void send(const void* data, size_t bytes, int peer, uint32_t tag) override;
+  void recv(void* data, size_t bytes, int peer, uint32_t tag) override;
+
+  const std::string& provider() const;
+
+ private:
+  // A transfer plan: receives (optionally summed into data through a staging slot) and sends,
+  // where a send may wait for one receive to be complete.
+  struct recv_step {
+    int peer;
+    void* into;           // where the bytes land, or nullptr: a staging slot, then add to reduce_into
+    float* reduce_into;
+    size_t bytes;
+    uint64_t tag;
+    float* copy_sum_to = nullptr;  // after the add, the sum is also copied here (a later step sends it)
+    long after_recv = -1;          // posted only once this earlier receive has arrived (and been added)
+  };
+  struct send_step {
+    int peer;
+    const void* from;
+    size_t bytes;
+    uint64_t tag;
+    long after_recv;  // index into the receives, or -1
+  };
+  // region: the user's buffer (registered if the provider needs it); sends come from send_region
+  // when one is given.
+  void run(const std::vector<recv_step>& recvs, const std::vector<send_step>& sends, const void* region,
+           size_t region_bytes, const char* what, const void* send_region = nullptr, size_t send_region_bytes = 0);
+  void ring(float* data, size_t n, bool reduce, bool gather, const char* what);
+  void recursive_doubling(float* data, size_t n, const char* what);
+  void check_peer(int peer, const char* what) const;
+  template <class F>
+  void guarded(F&& f);
+
+  int rank_, world_;
+  fabric_options o_;
+  std::unique_ptr<fabric_endpoint> ep_;
+  std::unique_ptr<control_channel> control_;
+  uint32_t op_seq_ = 0;
+  std::map<std::pair<int, uint32_t>, uint32_t> send_seq_, recv_seq_;  // (peer, tag) -> next message
+  std::vector<float> slots_;  // staging slices for reductions
+  std::vector<float> sent_;   // recursive doubling: what each step sends, so data can be summed meanwhile
+  bool broken_ = false;
+};
+
+}  // namespace wb

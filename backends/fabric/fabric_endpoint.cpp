@@ -1,0 +1,172 @@
+// fabric_endpoint: the setup order the mature libfabric users follow (fi_getinfo -> fabric ->
+// domain -> CQ -> AV -> endpoint -> bind -> enable; shared/reference/libfabric.md), and the
+// completion loop.
+#include "backends/fabric/fabric_endpoint.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_tagged.h>
+
+#include "backends/fabric/fabric_options.hpp"
+#include "core/parallel/collective.hpp"
+
+namespace wb {
+
+fabric_endpoint::registration::~registration() {
+  if (mr) fi_close(&mr->fid);
+}
+
+namespace {
+
+std::runtime_error fabric_failure(const std::string& what, int ret) {
+  return std::runtime_error(fmt::format("libfabric: {} failed: {} ({})", what, fi_strerror(-ret), ret));
+}
+
+// The RDM+tagged providers this libfabric offers, for the error when the asked one is missing.
+std::string offered_providers() {
+  fi_info* hints = fi_allocinfo();
+  hints->ep_attr->type = FI_EP_RDM;
+  hints->caps = FI_TAGGED;
+  fi_info* list = nullptr;
+  std::string names;
+  if (fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), nullptr, nullptr, 0, hints, &list) == 0) {
+    for (fi_info* i = list; i; i = i->next) {
+      std::string n = i->fabric_attr->prov_name;
+      if (names.find(n) == std::string::npos) names += (names.empty() ? "" : ", ") + n;
+    }
+    fi_freeinfo(list);
+  }
+  fi_freeinfo(hints);
+  return names.empty() ? "none" : names;
+}
+
+}  // namespace
+
+fabric_endpoint::fabric_endpoint(const std::string& provider) : provider_name_(fabric_provider_name(provider)) {
+  fi_info* hints = fi_allocinfo();
+  hints->ep_attr->type = FI_EP_RDM;
+  hints->caps = FI_TAGGED;
+  hints->mode = FI_CONTEXT | FI_CONTEXT2;
+  // Offer every registration mode; only FI_MR_LOCAL changes what we do (register buffers).
+  hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT |
+                                FI_MR_RAW | FI_MR_MMU_NOTIFY | FI_MR_RMA_EVENT | FI_MR_HMEM;
+  hints->domain_attr->threading = FI_THREAD_DOMAIN;
+  hints->fabric_attr->prov_name = strdup(provider_name_.c_str());
+  int ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), nullptr, nullptr, 0, hints, &info_);
+  fi_freeinfo(hints);
+  if (ret != 0 || !info_)
+    throw std::runtime_error(fmt::format("libfabric has no reliable-datagram tagged endpoint for provider '{}': {}; "
+                                         "providers offered here: {}; hint: set FI_PROVIDER to one of them (tcp means tcp;ofi_rxm)",
+                                         provider_name_, fi_strerror(-ret), offered_providers()));
+  mr_local_ = (info_->domain_attr->mr_mode & FI_MR_LOCAL) != 0;
+  max_msg_ = info_->ep_attr->max_msg_size;
+  if ((ret = fi_fabric(info_->fabric_attr, &fabric_, nullptr))) throw fabric_failure("fi_fabric", ret);
+  if ((ret = fi_domain(fabric_, info_, &domain_, nullptr))) throw fabric_failure("fi_domain", ret);
+  fi_cq_attr cq_attr{};
+  cq_attr.format = FI_CQ_FORMAT_TAGGED;
+  cq_attr.size = 4096;
+  cq_attr.wait_obj = FI_WAIT_NONE;
+  if ((ret = fi_cq_open(domain_, &cq_attr, &cq_, nullptr))) throw fabric_failure("fi_cq_open", ret);
+  fi_av_attr av_attr{};
+  av_attr.type = FI_AV_TABLE;
+  if ((ret = fi_av_open(domain_, &av_attr, &av_, nullptr))) throw fabric_failure("fi_av_open", ret);
+  if ((ret = fi_endpoint(domain_, info_, &ep_, nullptr))) throw fabric_failure("fi_endpoint", ret);
+  if ((ret = fi_ep_bind(ep_, &cq_->fid, FI_TRANSMIT | FI_RECV))) throw fabric_failure("fi_ep_bind(cq)", ret);
+  if ((ret = fi_ep_bind(ep_, &av_->fid, 0))) throw fabric_failure("fi_ep_bind(av)", ret);
+  if ((ret = fi_enable(ep_))) throw fabric_failure("fi_enable", ret);
+}
+
+fabric_endpoint::~fabric_endpoint() {
+  if (ep_) fi_close(&ep_->fid);
+  if (av_) fi_close(&av_->fid);
+  if (cq_) fi_close(&cq_->fid);
+  if (domain_) fi_close(&domain_->fid);
+  if (fabric_) fi_close(&fabric_->fid);
+  if (info_) fi_freeinfo(info_);
+}
+
+std::vector<char> fabric_endpoint::name() const {
+  size_t len = 0;
+  fi_getname(&ep_->fid, nullptr, &len);  // -FI_ETOOSMALL, sets len
+  std::vector<char> blob(len);
+  if (int ret = fi_getname(&ep_->fid, blob.data(), &len)) throw fabric_failure("fi_getname", ret);
+  blob.resize(len);
+  return blob;
+}
+
+void fabric_endpoint::insert_peers(const std::vector<std::vector<char>>& names) {
+  for (size_t r = 0; r < names.size(); ++r) {
+    fi_addr_t a = FI_ADDR_NOTAVAIL;
+    int n = fi_av_insert(av_, names[r].data(), 1, &a, 0, nullptr);
+    if (n != 1) throw fabric_failure(fmt::format("fi_av_insert(rank {})", r), n < 0 ? n : -FI_EINVAL);
+    if (a != fi_addr_t(r))
+      throw std::runtime_error(fmt::format("libfabric: rank {} got fabric address {}; an AV table must number them in order", r, a));
+  }
+}
+
+bool fabric_endpoint::post_send(fabric_request& r, const void* buf, size_t len, void* desc, uint64_t tag) {
+  ssize_t ret = fi_tsend(ep_, buf, len, desc, fi_addr_t(r.peer), tag, &r.ctx);
+  if (ret == -FI_EAGAIN) return false;
+  if (ret) throw collective_error(fmt::format("libfabric: sending {} bytes to rank {} failed: {}", len, r.peer, fi_strerror(int(-ret))), r.peer);
+  r.is_send = true;
+  r.done = false;
+  return true;
+}
+
+bool fabric_endpoint::post_recv(fabric_request& r, void* buf, size_t len, void* desc, uint64_t tag) {
+  // The sender's rank is part of the tag, so any source address matches (no FI_DIRECTED_RECV needed).
+  ssize_t ret = fi_trecv(ep_, buf, len, desc, FI_ADDR_UNSPEC, tag, 0, &r.ctx);
+  if (ret == -FI_EAGAIN) return false;
+  if (ret) throw collective_error(fmt::format("libfabric: receiving {} bytes from rank {} failed: {}", len, r.peer, fi_strerror(int(-ret))), r.peer);
+  r.is_send = false;
+  r.done = false;
+  return true;
+}
+
+int fabric_endpoint::poll(std::vector<fabric_request*>& completed) {
+  fi_cq_tagged_entry entries[32];
+  ssize_t n = fi_cq_read(cq_, entries, 32);
+  if (n > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      auto* r = static_cast<fabric_request*>(entries[i].op_context);
+      r->done = true;
+      completed.push_back(r);
+    }
+    return int(n);
+  }
+  if (n == -FI_EAGAIN) return 0;
+  if (n == -FI_EAVAIL) {
+    fi_cq_err_entry err{};
+    fi_cq_readerr(cq_, &err, 0);
+    auto* r = static_cast<fabric_request*>(err.op_context);
+    int peer = r ? r->peer : -1;
+    char detail[256] = "";
+    fi_cq_strerror(cq_, err.prov_errno, err.err_data, detail, sizeof detail);
+    throw collective_error(fmt::format("libfabric: a {} {} rank {} failed: {} ({})", r && r->is_send ? "send" : "receive",
+                                       r && r->is_send ? "to" : "from", peer, fi_strerror(err.err), detail),
+                           peer);
+  }
+  throw collective_error(fmt::format("libfabric: fi_cq_read failed: {}", fi_strerror(int(-n))), -1);
+}
+
+std::unique_ptr<fabric_endpoint::registration> fabric_endpoint::register_memory(const void* buf, size_t len) {
+  auto r = std::make_unique<registration>();
+  if (!mr_local_ || len == 0) return r;
+  int ret = fi_mr_reg(domain_, buf, len, FI_SEND | FI_RECV, 0, 0, 0, &r->mr, nullptr);
+  if (ret) throw fabric_failure("fi_mr_reg", ret);
+  if (info_->domain_attr->mr_mode & FI_MR_ENDPOINT) {
+    if ((ret = fi_mr_bind(r->mr, &ep_->fid, 0))) throw fabric_failure("fi_mr_bind", ret);
+    if ((ret = fi_mr_enable(r->mr))) throw fabric_failure("fi_mr_enable", ret);
+  }
+  return r;
+}
+
+void* fabric_endpoint::descriptor(const registration* r) { return r && r->mr ? fi_mr_desc(r->mr) : nullptr; }
+
+}  // namespace wb

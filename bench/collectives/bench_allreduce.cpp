@@ -1,0 +1,125 @@
+// All-reduce bus bandwidth of wb's fabric collective, and memcpy bandwidth on the spot.
+//   bench_allreduce allreduce PROVIDER WORLD MIB...   forks WORLD ranks over loopback
+//   bench_allreduce memcpy MIB...                      one thread, the physical limit
+// One line per size: "<MiB> <seconds per op> <algbw GB/s> <busbw GB/s>" (memcpy: "<MiB> <s> <GB/s>").
+// Timing as bench/collectives/mpi_allreduce.c does it, so the two are comparable: 2 warm-up ops,
+// then 3 timed loops of `iters` ops (about 1 GiB of data each, at least 3 ops), each timed
+// by the slowest rank; the median loop is reported. busbw = algbw x 2(n-1)/n (nccl-tests).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "backends/fabric/fabric_collective.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+int iterations_for(size_t bytes) { return int(std::clamp<size_t>((size_t(1) << 30) / bytes, 3, 200)); }
+
+double now_s() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+void rank_main(int rank, int world, const wb::fabric_options& o, const std::vector<double>& mib) {
+  wb::fabric_collective c(rank, world, o);
+  for (double m : mib) {
+    size_t bytes = size_t(m * 1024 * 1024), n = bytes / sizeof(float);
+    std::vector<float> v(n, 0.0f);
+    for (int w = 0; w < 2; ++w) c.all_reduce_sum(v.data(), n);
+    int iters = iterations_for(bytes);
+    std::vector<double> loops;
+    for (int rep = 0; rep < 3; ++rep) {
+      c.barrier();
+      double t0 = now_s();
+      for (int i = 0; i < iters; ++i) c.all_reduce_sum(v.data(), n);
+      std::vector<float> elapsed(size_t(world), 0.0f);
+      elapsed[size_t(rank)] = float(now_s() - t0);
+      c.all_reduce_sum(elapsed.data(), elapsed.size());  // everyone's time; the slowest counts
+      loops.push_back(*std::max_element(elapsed.begin(), elapsed.end()) / iters);
+    }
+    std::sort(loops.begin(), loops.end());
+    double t = loops[1];
+    double algbw = double(bytes) / t / 1e9;
+    if (rank == 0) std::printf("%g %.6g %.4g %.4g\n", m, t, algbw, algbw * 2.0 * (world - 1) / world);
+    std::fflush(stdout);
+  }
+}
+
+int run_allreduce(const std::string& provider, int world, const std::vector<double>& mib) {
+  wb::fabric_options o = wb::fabric_options_from_env();
+  o.provider = provider;
+  o.master_addr = "127.0.0.1";
+  o.master_port = free_port();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < world; ++r) {
+    pid_t p = ::fork();
+    if (p == 0) {
+      try {
+        rank_main(r, world, o, mib);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_allreduce rank %d: %s\n", r, e.what());
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    pids.push_back(p);
+  }
+  int failed = 0;
+  for (pid_t p : pids) {
+    int status = 0;
+    ::waitpid(p, &status, 0);
+    failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  return failed ? 1 : 0;
+}
+
+int run_memcpy(const std::vector<double>& mib) {
+  for (double m : mib) {
+    size_t bytes = size_t(m * 1024 * 1024);
+    std::vector<char> a(bytes, 1), b(bytes, 2);
+    int iters = iterations_for(bytes);
+    std::vector<double> loops;
+    for (int rep = 0; rep < 3; ++rep) {
+      double t0 = now_s();
+      for (int i = 0; i < iters; ++i) std::memcpy(i % 2 ? a.data() : b.data(), i % 2 ? b.data() : a.data(), bytes);
+      loops.push_back((now_s() - t0) / iters);
+    }
+    std::sort(loops.begin(), loops.end());
+    std::printf("%g %.6g %.4g\n", m, loops[1], double(bytes) / loops[1] / 1e9);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  std::vector<double> mib;
+  int first = mode == "allreduce" ? 4 : 2;
+  for (int i = first; i < argc; ++i) mib.push_back(std::atof(argv[i]));
+  if (mode == "allreduce" && argc > 4) return run_allreduce(argv[2], std::atoi(argv[3]), mib);
+  if (mode == "memcpy" && argc > 2) return run_memcpy(mib);
+  std::fprintf(stderr, "usage: bench_allreduce allreduce PROVIDER WORLD MIB... | memcpy MIB...\n");
+  return 2;
+}

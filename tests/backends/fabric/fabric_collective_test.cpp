@@ -1,0 +1,139 @@
+// Real multi-process tests of fabric_collective over loopback: 2 and 4 ranks, shm and tcp
+// (tcp;ofi_rxm), every collective checked exactly against a computed expectation for sizes that
+// do and do not divide by the world (values are small integers, so float sums are exact).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "tests/backends/fabric/rank_processes.hpp"
+
+using namespace wb;
+using wb::test::rank_processes;
+
+namespace {
+
+// Element i of rank r's input: a small integer, different per rank and position.
+float input_value(int r, size_t i) { return float((r + 1) * int(i % 97 + 1)); }
+float summed_value(int world, size_t i) { return float(world * (world + 1) / 2 * int(i % 97 + 1)); }
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error(what);
+}
+
+const size_t sizes[] = {1, 3, 1001, 4097, 65537, 262147};
+
+// Runs `body` on `world` ranks and requires every rank to finish cleanly.
+void run_ranks(int world, const std::string& provider, const rank_processes::body& body) {
+  rank_processes ranks(world, test::loopback_options(provider), body);
+  auto out = ranks.wait_all(120);
+  for (int r = 0; r < world; ++r) {
+    INFO("rank " << r << " of " << world << " over " << provider << ": " << out[size_t(r)].message);
+    CHECK(out[size_t(r)].exit_code == 0);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("all_reduce_sum over the fabric gives the exact sum on every rank for every size", "[fabric]") {
+  int world = GENERATE(2, 3, 4);  // 3: the ring where recursive doubling does not apply
+  std::string provider = GENERATE("shm", "tcp");
+  run_ranks(world, provider, [](fabric_collective& c) {
+    for (size_t n : sizes) {
+      std::vector<float> v(n);
+      for (size_t i = 0; i < n; ++i) v[i] = input_value(c.rank(), i);
+      c.all_reduce_sum(v.data(), n);
+      for (size_t i = 0; i < n; ++i)
+        expect(v[i] == summed_value(c.world(), i), fmt::format("n={} i={}: got {}, expected {}", n, i, v[i], summed_value(c.world(), i)));
+    }
+  });
+}
+
+TEST_CASE("reduce_scatter_sum over the fabric leaves each rank its own summed chunk", "[fabric]") {
+  int world = GENERATE(2, 4);
+  std::string provider = GENERATE("shm", "tcp");
+  run_ranks(world, provider, [](fabric_collective& c) {
+    for (size_t n : sizes) {
+      std::vector<float> v(n);
+      for (size_t i = 0; i < n; ++i) v[i] = input_value(c.rank(), i);
+      c.reduce_scatter_sum(v.data(), n);
+      chunk mine = chunk_range(n, c.world(), c.rank());
+      for (size_t i = mine.begin; i < mine.begin + mine.size; ++i)
+        expect(v[i] == summed_value(c.world(), i), fmt::format("n={} i={}: got {}, expected {}", n, i, v[i], summed_value(c.world(), i)));
+    }
+  });
+}
+
+TEST_CASE("all_gather over the fabric fills every rank with every rank's chunk", "[fabric]") {
+  int world = GENERATE(2, 4);
+  std::string provider = GENERATE("shm", "tcp");
+  run_ranks(world, provider, [](fabric_collective& c) {
+    for (size_t n : sizes) {
+      std::vector<float> v(n, -1.0f);
+      chunk mine = chunk_range(n, c.world(), c.rank());
+      for (size_t i = mine.begin; i < mine.begin + mine.size; ++i) v[i] = input_value(c.rank(), i);
+      c.all_gather(v.data(), n);
+      for (int owner = 0; owner < c.world(); ++owner) {
+        chunk ch = chunk_range(n, c.world(), owner);
+        for (size_t i = ch.begin; i < ch.begin + ch.size; ++i)
+          expect(v[i] == input_value(owner, i), fmt::format("n={} i={} (rank {}'s chunk): got {}", n, i, owner, v[i]));
+      }
+    }
+  });
+}
+
+TEST_CASE("broadcast over the fabric copies the root's bytes to every rank, from any root", "[fabric]") {
+  int world = GENERATE(2, 4);
+  std::string provider = GENERATE("shm", "tcp");
+  run_ranks(world, provider, [](fabric_collective& c) {
+    for (int root = 0; root < c.world(); ++root)
+      for (size_t bytes : {size_t(1), size_t(4095), size_t(100003)}) {
+        std::vector<unsigned char> b(bytes);
+        for (size_t i = 0; i < bytes; ++i) b[i] = c.rank() == root ? (unsigned char)(i * 7 + root) : 0;
+        c.broadcast(b.data(), bytes, root);
+        for (size_t i = 0; i < bytes; ++i)
+          expect(b[i] == (unsigned char)(i * 7 + root), fmt::format("root {} bytes {} i={}: got {}", root, bytes, i, b[i]));
+      }
+  });
+}
+
+TEST_CASE("send and recv over the fabric deliver messages in order per tag, around the ring", "[fabric]") {
+  int world = GENERATE(2, 4);
+  std::string provider = GENERATE("shm", "tcp");
+  run_ranks(world, provider, [](fabric_collective& c) {
+    int next = (c.rank() + 1) % c.world(), prev = (c.rank() + c.world() - 1) % c.world();
+    for (size_t bytes : {size_t(8), size_t(20001)}) {
+      // Two messages with tag 5 and one with tag 9: the receiver takes tag 9 first.
+      std::vector<int32_t> a(bytes / 4), b(bytes / 4), t(bytes / 4);
+      for (size_t i = 0; i < a.size(); ++i) a[i] = c.rank() * 1000 + int(i), b[i] = -a[i], t[i] = 7;
+      c.send(a.data(), bytes / 4 * 4, next, 5);
+      c.send(b.data(), bytes / 4 * 4, next, 5);
+      c.send(t.data(), bytes / 4 * 4, next, 9);
+      std::vector<int32_t> r1(a.size()), r2(a.size()), r3(a.size());
+      c.recv(r3.data(), bytes / 4 * 4, prev, 9);
+      c.recv(r1.data(), bytes / 4 * 4, prev, 5);
+      c.recv(r2.data(), bytes / 4 * 4, prev, 5);
+      for (size_t i = 0; i < a.size(); ++i) {
+        expect(r1[i] == prev * 1000 + int(i), fmt::format("first tag-5 message i={}: got {}", i, r1[i]));
+        expect(r2[i] == -(prev * 1000 + int(i)), fmt::format("second tag-5 message i={}: got {}", i, r2[i]));
+        expect(r3[i] == 7, fmt::format("tag-9 message i={}: got {}", i, r3[i]));
+      }
+    }
+    c.barrier();
+  });
+}
+
+TEST_CASE("a fabric rank names an unknown provider and the ones offered", "[fabric]") {
+  fabric_options o = test::loopback_options("no_such_provider");
+  try {
+    fabric_collective c(0, 1, o);
+    FAIL("expected an error");
+  } catch (const std::runtime_error& e) {
+    std::string what = e.what();
+    CHECK_THAT(what, Catch::Contains("libfabric has no reliable-datagram tagged endpoint for provider 'no_such_provider'"));
+    CHECK_THAT(what, Catch::Contains("providers offered here:"));
+    CHECK_THAT(what, Catch::Contains("shm"));
+  }
+}

@@ -1,0 +1,129 @@
+// `wb run --nproc 2` for real: two rank processes over libfabric shm train the small recipe with
+// the same losses as one process on the same global batch (within fp32 rounding: the gradient sum
+// is reordered), checkpoints move between layouts both ways, unsupported layouts are refused, and
+// a rank killed mid-run takes the job down with an error naming it.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "tests/support/small_run.hpp"
+
+using namespace wb::test;
+
+namespace {
+
+std::map<long long, double> losses(const std::string& metrics) {
+  std::map<long long, double> out;
+  for (auto& j : read_jsonl(metrics))
+    if (j.contains("loss")) out[j["step"]] = j["loss"];
+  return out;
+}
+
+// Largest |difference| over the steps both runs logged; requires at least `steps` in common.
+double max_difference(const std::map<long long, double>& a, const std::map<long long, double>& b, size_t steps) {
+  double worst = 0;
+  size_t common = 0;
+  for (auto& [step, loss] : b)
+    if (a.count(step)) worst = std::max(worst, std::abs(a.at(step) - loss)), ++common;
+  REQUIRE(common == steps);
+  return worst;
+}
+
+// fp32 tolerance on losses (2 to 6 here): measured differences are ~5e-7, a float's ulp at 4 is 5e-7.
+constexpr double loss_tolerance = 1e-5;
+
+}  // namespace
+
+TEST_CASE("wb run --nproc 2 gives the single-process losses for the same global batch", "[cli][run][dp]") {
+  small_run s;
+  auto one = run_command(wb_cmd("run small.lua --out one"));
+  REQUIRE(one.status == 0);
+  auto two = run_command(wb_cmd("run small.lua --out two --nproc 2 parallel.dp=2"));
+  INFO(two.out);
+  REQUIRE(two.status == 0);
+  CHECK_THAT(two.out, Catch::Contains("[rank 0/2] run small"));
+  CHECK_THAT(two.out, Catch::Contains("on 2 ranks over shm"));
+  CHECK_THAT(two.out, Catch::Contains("[rank 0/2] step    12/12"));
+  CHECK_THAT(two.out, !Catch::Contains("[rank 1/2] step"));  // only rank 0 draws progress
+  double worst = max_difference(losses("one/metrics.jsonl"), losses("two/metrics.jsonl"), 12);
+  std::printf("dp=2 vs dp=1, 12 steps: max |loss difference| %.3g\n", worst);
+  CHECK(worst < loss_tolerance);
+  CHECK(std::filesystem::exists("two/checkpoints/step-00000012/manifest.json"));
+}
+
+TEST_CASE("a checkpoint written by dp=2 resumes in dp=1 and one written by dp=1 resumes in dp=2", "[cli][run][dp]") {
+  small_run s;
+  REQUIRE(run_command(wb_cmd("run small.lua --out ref")).status == 0);
+  auto reference = losses("ref/metrics.jsonl");
+  REQUIRE(run_command(wb_cmd("run small.lua --out dp2 --nproc 2 parallel.dp=2 checkpoint.every=6")).status == 0);
+  REQUIRE(run_command(wb_cmd("run small.lua --out dp1 checkpoint.every=6")).status == 0);
+
+  auto to_one = run_command(wb_cmd("run small.lua --out to1 --resume dp2/checkpoints/step-00000006"));
+  INFO(to_one.out);
+  REQUIRE(to_one.status == 0);
+  CHECK_THAT(to_one.out, Catch::Contains("resumed from step 6"));
+  CHECK(max_difference(reference, losses("to1/metrics.jsonl"), 6) < loss_tolerance);
+
+  auto to_two = run_command(wb_cmd("run small.lua --out to2 --nproc 2 parallel.dp=2 --resume dp1/checkpoints/step-00000006"));
+  INFO(to_two.out);
+  REQUIRE(to_two.status == 0);
+  CHECK_THAT(to_two.out, Catch::Contains("resumed from step 6"));
+  CHECK(max_difference(reference, losses("to2/metrics.jsonl"), 6) < loss_tolerance);
+}
+
+TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's line", "[cli][run][dp]") {
+  small_run s;
+  auto dp = run_command(wb_cmd("run small.lua --out x --nproc 2"));
+  CHECK(dp.status == 1);
+  CHECK_THAT(dp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (2, from --nproc), got 1"));
+  CHECK_THAT(dp.out, Catch::Contains("hint: add parallel.dp=2"));
+  auto tp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=1 parallel.tp=2 model.heads=4"));
+  CHECK(tp.status == 1);
+  CHECK_THAT(tp.out, Catch::Contains("Invalid 'parallel.tp' 2: tensor parallel is not implemented yet in multi-process "
+                                     "runs (only data parallel is), expected 1, got 2"));
+}
+
+TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error naming it", "[cli][run][dp][failure]") {
+  small_run s;
+  std::string log = "killed.log";
+  pid_t launcher = fork();
+  if (launcher == 0) {
+    setenv("WB_FABRIC_TIMEOUT", "3", 1);
+    std::string cmd = "exec " + wb_cmd("run small.lua --out killed --nproc 2 parallel.dp=2 train.steps=100000 "
+                                       "train.eval_every=0 checkpoint.every=0") + " > " + log + " 2>&1";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  // Wait for training to be under way, then find rank 1 among the launcher's children.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (losses("killed/metrics.jsonl").size() < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(losses("killed/metrics.jsonl").size() >= 3);
+  pid_t rank1 = 0;
+  std::ifstream children("/proc/" + std::to_string(launcher) + "/task/" + std::to_string(launcher) + "/children");
+  for (pid_t child; children >> child;) {
+    std::ifstream env("/proc/" + std::to_string(child) + "/environ", std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    if (all.find(std::string("RANK=1") + '\0') != std::string::npos && all.find("LOCAL_RANK=1") != std::string::npos) rank1 = child;
+  }
+  REQUIRE(rank1 > 0);
+  auto killed_at = std::chrono::steady_clock::now();
+  kill(rank1, SIGKILL);
+  int status = 0;
+  waitpid(launcher, &status, 0);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  std::ifstream in(log);
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO(out);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) != 0);
+  CHECK_THAT(out, Catch::Contains("[rank 0/2] wb run: "));
+  CHECK_THAT(out, Catch::Contains("rank 1 exited or lost its connection"));
+  CHECK(seconds < 3 + 5);  // WB_FABRIC_TIMEOUT plus margin; a closed socket is noticed at once
+}
