@@ -75,8 +75,10 @@ int main(int argc, char** argv) {
   device_profile profile = device_profile_measure(backend, backend.threads());
   double peak = 0;
   for (auto& g : profile.gemm) peak = std::max(peak, g.flops_per_s);
-  std::printf("profile: peak GEMM %.1f GFLOP/s, memory %.1f GB/s, attention %.1f GFLOP/s\n", peak / 1e9,
-              profile.memory_bandwidth / 1e9, profile.attention_flops_per_s / 1e9);
+  std::printf("profile: peak GEMM %.1f GFLOP/s, memory %.1f GB/s, attention %.1f GFLOP/s forward, %.1f backward, %.1f "
+              "backward rebuilding the probabilities\n", peak / 1e9, profile.memory_bandwidth / 1e9,
+              profile.attention_flops_per_s / 1e9, profile.attention_backward_flops_per_s / 1e9,
+              profile.attention_recompute_flops_per_s / 1e9);
   instance_spec local;
   local.name = "local", local.is_local = true;
   device_speed speed = device_speed_of(local, &profile);

@@ -88,7 +88,13 @@ plan_time step_time(const model_config& c, const plan_layout& l, const instance_
   double fwd_attn = d.profile && d.profile->attention_flops_per_s > 0
                         ? attention_core_flops(c, l.microbatch, l.tp, true) / d.profile->attention_flops_per_s
                         : (d.gemm_seconds(scores, e) + d.gemm_seconds(values, e)) * half;
-  double bwd_attn = 2 * fwd_attn;
+  // Backward: measured on this machine's kernel when a profile has it (with saved or rebuilt
+  // probabilities), else twice the forward (dQ, dK, dV and dP).
+  double core_flops = attention_core_flops(c, l.microbatch, l.tp, true);
+  bool measured_bwd = d.profile && d.profile->attention_backward_flops_per_s > 0;
+  double bwd_attn = measured_bwd ? 2 * core_flops / d.profile->attention_backward_flops_per_s : 2 * fwd_attn;
+  double rebuild_attn = measured_bwd ? 3 * core_flops / d.profile->attention_recompute_flops_per_s - bwd_attn
+                                     : fwd_attn + 3 * tokens * c.heads / l.tp * double(c.seq_len) * e / d.memory_bandwidth;
   // Memory-bound work: each activation the layer saves is written once and read once forward;
   // backward moves about twice that (docs/plan.md "Memory-bound work"). Unfused softmax also
   // writes and reads the scores.
@@ -100,7 +106,7 @@ plan_time step_time(const model_config& c, const plan_layout& l, const instance_
   double fwd = fwd_gemm + fwd_attn + fwd_mem;
   double bwd = bwd_gemm + bwd_attn + bwd_mem;
   if (l.recompute == "full") bwd += fwd;
-  else if (l.recompute == "selective") bwd += fwd_attn + 3 * tokens * c.heads / l.tp * double(c.seq_len) * e / d.memory_bandwidth;
+  else if (l.recompute == "selective") bwd += rebuild_attn;
 
   // Tensor parallelism: forward two all-reduces of the hidden states per layer (attention and MLP
   // outputs), backward two (Narayanan et al. 2021 §3.2; with sequence parallelism the same volume
