@@ -58,6 +58,18 @@ TEST_CASE("wb run --nproc 2 gives the single-process losses for the same global 
   std::printf("dp=2 (%s) vs dp=1, 12 steps: max |loss difference| %.3g\n", zero.c_str(), worst);
   CHECK(worst < loss_tolerance);
   CHECK(std::filesystem::exists("two/checkpoints/step-00000012/manifest.json"));
+  // Rank 0's optimizer_state peak: the whole moments with zero=0, its half of them with ZeRO-1.
+  auto optimizer_peak = [](const std::string& metrics) {
+    double peak = 0;
+    for (auto& j : read_jsonl(metrics))
+      if (j.contains("peak_memory_bytes")) peak = std::max(peak, j["peak_memory_bytes"]["optimizer_state"].get<double>());
+    return peak;
+  };
+  double whole = optimizer_peak("one/metrics.jsonl"), rank0 = optimizer_peak("two/metrics.jsonl");
+  std::printf("optimizer_state peak: dp=1 %.0f bytes, dp=2 (%s) rank 0 %.0f bytes\n", whole, zero.c_str(), rank0);
+  REQUIRE(whole > 0);
+  if (zero == "parallel.zero=1") CHECK(rank0 == Approx(whole / 2).margin(8));  // 2 moments x 1 odd float
+  else CHECK(rank0 == whole);
 }
 
 // Under ZeRO-1 each rank holds a shard of the moments; rank 0 gathers them, so the checkpoint is
