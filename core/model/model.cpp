@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "core/model/mixed_precision.hpp"
+
 namespace wb {
 namespace {
 
@@ -33,6 +35,8 @@ recompute_mode recompute_from_string(const std::string& s) {
 }
 
 model::model(const model_config& cfg, uint64_t seed) : cfg_(cfg) {
+  if (!cfg.precision.empty() && cfg.precision != "fp32" && cfg.precision != "bf16")
+    throw std::invalid_argument(fmt::format("Invalid 'model.precision' \"{}\": expected \"fp32\" or \"bf16\"", cfg.precision));
   auto layout = param_layout(cfg);
   int64_t total = 0;
   for (auto& s : layout) total += shape_numel(s.shape);
@@ -72,7 +76,7 @@ var model::loss(tape& tp, const tensor& tokens, const tensor& targets, recompute
   var x = cfg_.family == "gpt" ? gpt_hidden(tp, *this, ids, rc) : llama_hidden(tp, *this, ids, rc);  // (B, T, C)
   int64_t N = tokens.numel();
   const var& head = cfg_.tied_embeddings ? params_[0].v : param("lm_head");  // (V, C)
-  var logits = matmul(tp, reshape(tp, x, {N, cfg_.dim}), head, false, true);  // (N, V)
+  var logits = linear(tp, *this, gemm_input(tp, *this, reshape(tp, x, {N, cfg_.dim})), head);  // (N, V)
   return cross_entropy(tp, logits, make_var(targets.reshape({N})));
 }
 
