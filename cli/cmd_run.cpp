@@ -120,6 +120,12 @@ bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const s
                    where(key).c_str(), key, value, kind, value, key, ranks);
       return false;
     }
+  if (r.parallel.zero > 1) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.zero' %d: ZeRO stage %d is not implemented yet (stage 1, sharded "
+                         "optimizer state, is), expected 0 or 1, got %d\n  hint: add parallel.zero=1\n",
+                 where("parallel.zero").c_str(), r.parallel.zero, r.parallel.zero, r.parallel.zero);
+    return false;
+  }
   if (r.parallel.dp != ranks) {
     std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected the number of ranks (%d, from %s), got %d\n"
                          "  hint: add parallel.dp=%d\n",

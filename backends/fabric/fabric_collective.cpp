@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <thread>
 
 #include <fmt/format.h>
 #include <sched.h>
@@ -148,7 +149,22 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
       ++next_send, ++sends_out;
     }
     completed.clear();
-    if (ep_->poll(completed) > 0) {
+    int polled = 0;
+    try {
+      polled = ep_->poll(completed);
+    } catch (const collective_error&) {
+      // A provider can report a dead peer's transfer as failed (shm: EIO) a moment before the
+      // control channel sees its socket close; the channel's message says what happened, so give
+      // it a second to arrive.
+      auto until = clock::now() + std::chrono::seconds(1);
+      while (control_->failed_rank() < 0 && clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (int failed = control_->failed_rank(); failed >= 0) {
+        control_->acknowledge_failure();
+        throw collective_error(fmt::format("{} on rank {} stopped: {}", what, rank_, control_->failure()), failed);
+      }
+      throw;
+    }
+    if (polled > 0) {
       for (fabric_request* r : completed) {
         if (r->is_send) {
           --sends_out, ++sends_done;

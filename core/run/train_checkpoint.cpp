@@ -1,6 +1,7 @@
 // Snapshot, restore and the background writer.
 #include "core/run/train_checkpoint.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fmt/format.h>
@@ -33,18 +34,45 @@ model_config model_config_from_json(const nlohmann::json& j) {
   return c;
 }
 
+namespace {
+
+// Tag of the ZeRO-1 moment messages (collective.hpp: tags < 2^16; no other user sends in train_run).
+constexpr uint32_t moment_tag = 0x7a31;
+
+// The moments' whole (P) each into m_out and v_out on rank 0. Unsharded: a copy. Sharded (ZeRO-1):
+// rank 0's own shard is copied and every other rank's is received from it.
+void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_out, float* v_out) {
+  const adamw& o = tr.optimizer();
+  chunk own = o.shard();
+  parallel_copy(m_out + own.begin, o.first_moment().f32(), own.size * 4);
+  parallel_copy(v_out + own.begin, o.second_moment().f32(), own.size * 4);
+  if (!shards || own.size == size_t(tr.num_params())) return;
+  for (int r = 1; r < shards->world(); ++r) {
+    chunk c = chunk_range(size_t(tr.num_params()), shards->world(), r);
+    shards->recv(m_out + c.begin, c.size * 4, r, moment_tag);
+    shards->recv(v_out + c.begin, c.size * 4, r, moment_tag);
+  }
+}
+
+}  // namespace
+
+void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards) {
+  const adamw& o = tr.optimizer();
+  if (o.shard().size == size_t(tr.num_params())) return;  // not sharded: rank 0 has it all
+  shards.send(o.first_moment().f32(), o.shard().size * 4, 0, moment_tag);
+  shards.send(o.second_moment().f32(), o.shard().size * 4, 0, moment_tag);
+}
+
 std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
-                                                    const checkpoint_meta& meta, std::unique_ptr<train_snapshot> reuse) {
+                                                    const checkpoint_meta& meta, std::unique_ptr<train_snapshot> reuse,
+                                                    collective* shards) {
   auto s = reuse ? std::move(reuse) : std::make_unique<train_snapshot>();
   s->contents = {};
   const tensor& params = m.param_arena();
-  const tensor& m1 = tr.optimizer().first_moment();
-  const tensor& m2 = tr.optimizer().second_moment();
   size_t P = size_t(params.numel());
   s->storage.resize(3 * P);
   parallel_copy(s->storage.data(), params.f32(), P * 4);
-  parallel_copy(s->storage.data() + P, m1.f32(), P * 4);
-  parallel_copy(s->storage.data() + 2 * P, m2.f32(), P * 4);
+  gather_optimizer_moments(tr, shards, s->storage.data() + P, s->storage.data() + 2 * P);
   auto& c = s->contents;
   c.step = uint64_t(tr.steps_done());
   c.recipe_hash = meta.recipe_hash;
@@ -88,14 +116,19 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
   // Tensors may be whole or in slices written by several ranks of another layout.
   struct copy { std::string name; float* to; };
   std::vector<copy> copies;
-  const tensor& m1 = tr.optimizer().first_moment();
-  const tensor& m2 = tr.optimizer().second_moment();
+  // The moments are read whole; a ZeRO-1 rank reads them into a temporary and keeps its shard.
+  const adamw& opt = tr.optimizer();
+  chunk own = opt.shard();
+  const bool sharded = own.size != size_t(m.num_params());
+  std::vector<float> whole_m(sharded ? size_t(m.num_params()) : 0), whole_v(whole_m.size());
+  float* m1 = sharded ? whole_m.data() : opt.first_moment().f32();
+  float* m2 = sharded ? whole_v.data() : opt.second_moment().f32();
   const float* arena = m.param_arena().f32();
   for (auto& p : m.params()) {
     size_t offset = size_t(static_cast<const float*>(p.v->data.raw()) - arena);
     const shape_t& want = p.v->data.shape();
-    for (auto [prefix, target] : {std::pair{"model.", p.v->data.f32()}, std::pair{"optim.m.", m1.f32() + offset},
-                                  std::pair{"optim.v.", m2.f32() + offset}}) {
+    for (auto [prefix, target] : {std::pair{"model.", p.v->data.f32()}, std::pair{"optim.m.", m1 + offset},
+                                  std::pair{"optim.v.", m2 + offset}}) {
       std::string name = prefix + p.name;
       auto shape = r.global_shape(name);
       if (shape.empty()) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
@@ -114,6 +147,10 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
                                            nlohmann::json(names).dump()));
   loader_state ls{ld.at("samples"), ld.at("source_samples").get<std::vector<uint64_t>>()};
   for (auto& c : copies) r.read_global(c.name, c.to);
+  if (sharded) {
+    std::copy(m1 + own.begin, m1 + own.begin + own.size, opt.first_moment().f32());
+    std::copy(m2 + own.begin, m2 + own.begin + own.size, opt.second_moment().f32());
+  }
   loader.restore(ls);
   tr.restore(st.at("step"), st.at("adam_steps"));
   return {st.at("step"), st.at("total_steps")};

@@ -37,10 +37,17 @@ struct train_snapshot {
 };
 
 // `reuse`: a snapshot already written, whose buffer is recycled (no page faults while training
-// waits); may be null.
+// waits); may be null. Under ZeRO-1 the moments are sharded over the data-parallel ranks: rank 0
+// passes their collective as `shards` and receives every other rank's slice, while each other
+// rank calls checkpoint_send_optimizer_shard at the same step. The checkpoint holds whole moments
+// either way, so it resumes under any dp and zero.
 std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
                                                     const checkpoint_meta& meta,
-                                                    std::unique_ptr<train_snapshot> reuse = nullptr);
+                                                    std::unique_ptr<train_snapshot> reuse = nullptr,
+                                                    collective* shards = nullptr);
+// A non-zero rank's part of checkpoint_snapshot: sends its moment shard to rank 0 (nothing when the
+// optimizer is not sharded).
+void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards);
 
 struct restored_position {
   long long step = 0, total_steps = 0;

@@ -138,7 +138,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   meta.tokenizer_path = r.data.tokenizer;
   meta.model = r.model;
   meta.recipe = options.recipe_json;
-  meta.layout = {{"dp", world}, {"tp", 1}, {"pp", 1}, {"ranks", world}};
+  meta.layout = {{"dp", world}, {"tp", 1}, {"pp", 1}, {"ranks", world}, {"zero", ranks ? r.parallel.zero : 0}};
   meta.total_steps = steps;
 
   trainer_options to;
@@ -148,6 +148,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.recompute = recompute_from_string(r.parallel.recompute);
   to.nan_policy = r.train.nan_policy;
   to.data_parallel = ranks;
+  to.zero = r.parallel.zero;  // cli/cmd_run refuses stages above 1 before this point
   trainer tr(m, backend, to);
   long long first_step = 1;
   if (!resume_dir) summary.init = model_initialize(m, r.model.init);
@@ -223,9 +224,11 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
       ranks->all_reduce_sum(&any, 1);
       stopping = any > 0;
     }
-    if (lead && ((r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping)) {
+    bool save = (r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping;
+    if (save && !lead) checkpoint_send_optimizer_shard(tr, *ranks);  // ZeRO-1: rank 0 gathers the moments
+    if (lead && save) {
       auto c0 = std::chrono::steady_clock::now();
-      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle());
+      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle(), ranks);
       if (r.checkpoint.async && !stopping) writer->submit(std::move(snap));
       else {
         writer->wait();

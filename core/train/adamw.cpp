@@ -10,16 +10,20 @@
 
 namespace wb {
 
-adamw::adamw(const model& m, const optim_config& o)
+adamw::adamw(const model& m, const optim_config& o) : adamw(m, o, chunk{0, size_t(m.num_params())}) {}
+
+adamw::adamw(const model& m, const optim_config& o, chunk shard)
     : model_(&m),
       o_(o),
-      m_(tensor::zeros({m.num_params()}, mem_category::optimizer_state)),
-      v_(tensor::zeros({m.num_params()}, mem_category::optimizer_state)) {
+      shard_(shard),
+      m_(tensor::zeros({int64_t(shard.size)}, mem_category::optimizer_state)),
+      v_(tensor::zeros({int64_t(shard.size)}, mem_category::optimizer_state)) {
   const float* base = m.param_arena().f32();
+  int64_t lo = int64_t(shard.begin), hi = lo + int64_t(shard.size);
   for (auto& p : m.params())
     if (p.decay) {
-      int64_t b = p.v->data.f32() - base;
-      decay_ranges_.push_back({b, b + p.v->data.numel()});
+      int64_t b = std::max<int64_t>(p.v->data.f32() - base, lo), e = std::min(p.v->data.f32() - base + p.v->data.numel(), hi);
+      if (b < e) decay_ranges_.push_back({b - lo, e - lo});
     }
 }
 
@@ -46,8 +50,8 @@ void update_range(float* __restrict p, const float* __restrict g, float* __restr
 
 void adamw::step(double lr, int threads) {
   ++t_;
-  float* p = model_->param_arena().f32();
-  const float* g = model_->grad_arena().f32();
+  float* p = model_->param_arena().f32() + shard_.begin;
+  const float* g = model_->grad_arena().f32() + shard_.begin;
   float *m = m_.f32(), *v = v_.f32();
   adamw_consts k;
   k.keep = o_.weight_decay > 0 ? float(1.0 - lr * o_.weight_decay) : 1.0f;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/parallel/data_parallel.hpp"
+#include "core/parallel/zero1.hpp"
 #include "core/train/grad_norm.hpp"
 #include "core/train/lr_schedule.hpp"
 
@@ -23,8 +24,25 @@ trainer_options trainer_options_from(const recipe& r) {
   return o;
 }
 
+namespace {
+
+// ZeRO applies only across data-parallel ranks; one process ignores the stage.
+bool zero1_on(const trainer_options& o) {
+  if (!o.data_parallel || o.data_parallel->world() == 1) return false;
+  if (o.zero > 1)
+    throw std::invalid_argument(fmt::format("ZeRO stage {} is not implemented (stages 0 and 1 are)", o.zero));
+  return o.zero == 1;
+}
+
+// The arena elements this rank's AdamW owns: all of them, or its ZeRO-1 shard.
+chunk optimizer_shard(const model& m, const trainer_options& o) {
+  return zero1_on(o) ? zero1_shard(*o.data_parallel, m.num_params()) : chunk{0, size_t(m.num_params())};
+}
+
+}  // namespace
+
 trainer::trainer(model& m, compute_backend& backend, trainer_options o)
-    : model_(&m), backend_(&backend), o_(std::move(o)), opt_(m, o_.optim) {}
+    : model_(&m), backend_(&backend), o_(std::move(o)), opt_(m, o_.optim, optimizer_shard(m, o_)) {}
 
 step_result trainer::step(const tensor& tokens, const tensor& targets) {
   int64_t rows = tokens.dim(0);
@@ -43,8 +61,15 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
     tp.backward(l, float(1.0 / double(k)));
   }
   r.loss = loss_sum / double(k);
-  if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
-  grad_stats g = grad_norm(model_->grad_arena(), backend_->threads());
+  const bool zero1 = zero1_on(o_);
+  grad_stats g;
+  if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm
+    zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads());
+    r.loss = z.loss, g = z.stats;
+  } else {
+    if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
+    g = grad_norm(model_->grad_arena(), backend_->threads());
+  }
   r.grad_norm = g.norm;
   if (!g.finite || !std::isfinite(r.loss)) {
     if (o_.nan_policy != "skip")
@@ -55,8 +80,13 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
     ++step_;
     return r;
   }
-  clip_grad_norm(model_->grad_arena(), g.norm, o_.optim.clip, backend_->threads());
+  chunk s = opt_.shard();
+  const tensor& grads = model_->grad_arena();
+  if (s.size > 0)
+    clip_grad_norm(grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size)), g.norm, o_.optim.clip,
+                   backend_->threads());
   opt_.step(r.lr, backend_->threads());
+  if (zero1) zero1_gather_parameters(*o_.data_parallel, model_->param_arena());
   ++step_;
   return r;
 }

@@ -26,6 +26,10 @@ struct trainer_options {
   // Data parallel: gradients and loss are averaged over these ranks after backward, before the
   // NaN check, clipping and AdamW (each rank passes its own rows). Null: one process.
   collective* data_parallel = nullptr;
+  // ZeRO stage with data parallel: 0 all-reduces the gradients and every rank updates everything;
+  // 1 shards AdamW's moments and update over the ranks (core/parallel/zero1.hpp). Higher stages are
+  // refused by wb run; here they throw. Ignored without data_parallel.
+  int zero = 0;
 };
 
 // optim, train.steps, parallel.microbatch, parallel.recompute and train.nan_policy of a recipe.
@@ -40,6 +44,7 @@ class trainer {
 
   // For checkpoints: the optimizer's state, and where the schedule stands after a restore.
   const adamw& optimizer() const { return opt_; }
+  int64_t num_params() const { return model_->num_params(); }
   void restore(long long steps_done, long long adam_steps) {
     step_ = steps_done;
     opt_.restore(adam_steps);

@@ -1,6 +1,7 @@
 // `wb run --nproc 2` for real: two rank processes over libfabric shm train the small recipe with
 // the same losses as one process on the same global batch (within fp32 rounding: the gradient sum
-// is reordered), checkpoints move between layouts both ways, unsupported layouts are refused, and
+// is reordered), with the gradients all-reduced (parallel.zero=0) or ZeRO-1's sharded optimizer
+// (parallel.zero=1, the default), checkpoints move between layouts both ways, unsupported layouts are refused, and
 // a rank killed mid-run takes the job down with an error naming it.
 #include <catch2/catch.hpp>
 
@@ -44,7 +45,9 @@ TEST_CASE("wb run --nproc 2 gives the single-process losses for the same global 
   small_run s;
   auto one = run_command(wb_cmd("run small.lua --out one"));
   REQUIRE(one.status == 0);
-  auto two = run_command(wb_cmd("run small.lua --out two --nproc 2 parallel.dp=2"));
+  std::string zero = GENERATE("parallel.zero=0", "parallel.zero=1");
+  INFO(zero);
+  auto two = run_command(wb_cmd("run small.lua --out two --nproc 2 parallel.dp=2 " + zero));
   INFO(two.out);
   REQUIRE(two.status == 0);
   CHECK_THAT(two.out, Catch::Contains("[rank 0/2] run small"));
@@ -52,16 +55,31 @@ TEST_CASE("wb run --nproc 2 gives the single-process losses for the same global 
   CHECK_THAT(two.out, Catch::Contains("[rank 0/2] step    12/12"));
   CHECK_THAT(two.out, !Catch::Contains("[rank 1/2] step"));  // only rank 0 draws progress
   double worst = max_difference(losses("one/metrics.jsonl"), losses("two/metrics.jsonl"), 12);
-  std::printf("dp=2 vs dp=1, 12 steps: max |loss difference| %.3g\n", worst);
+  std::printf("dp=2 (%s) vs dp=1, 12 steps: max |loss difference| %.3g\n", zero.c_str(), worst);
   CHECK(worst < loss_tolerance);
   CHECK(std::filesystem::exists("two/checkpoints/step-00000012/manifest.json"));
+  // Rank 0's optimizer_state peak: the whole moments with zero=0, its half of them with ZeRO-1.
+  auto optimizer_peak = [](const std::string& metrics) {
+    double peak = 0;
+    for (auto& j : read_jsonl(metrics))
+      if (j.contains("peak_memory_bytes")) peak = std::max(peak, j["peak_memory_bytes"]["optimizer_state"].get<double>());
+    return peak;
+  };
+  double whole = optimizer_peak("one/metrics.jsonl"), rank0 = optimizer_peak("two/metrics.jsonl");
+  std::printf("optimizer_state peak: dp=1 %.0f bytes, dp=2 (%s) rank 0 %.0f bytes\n", whole, zero.c_str(), rank0);
+  REQUIRE(whole > 0);
+  if (zero == "parallel.zero=1") CHECK(rank0 == Approx(whole / 2).margin(8));  // 2 moments x 1 odd float
+  else CHECK(rank0 == whole);
 }
 
-TEST_CASE("a checkpoint written by dp=2 resumes in dp=1 and one written by dp=1 resumes in dp=2", "[cli][run][dp]") {
+// Under ZeRO-1 each rank holds a shard of the moments; rank 0 gathers them, so the checkpoint is
+// whole and resumes under any layout.
+TEST_CASE("a checkpoint written by dp=2 with ZeRO-1 resumes in dp=1 and one written by dp=1 resumes in dp=2 with ZeRO-1",
+          "[cli][run][dp][zero]") {
   small_run s;
   REQUIRE(run_command(wb_cmd("run small.lua --out ref")).status == 0);
   auto reference = losses("ref/metrics.jsonl");
-  REQUIRE(run_command(wb_cmd("run small.lua --out dp2 --nproc 2 parallel.dp=2 checkpoint.every=6")).status == 0);
+  REQUIRE(run_command(wb_cmd("run small.lua --out dp2 --nproc 2 parallel.dp=2 parallel.zero=1 checkpoint.every=6")).status == 0);
   REQUIRE(run_command(wb_cmd("run small.lua --out dp1 checkpoint.every=6")).status == 0);
 
   auto to_one = run_command(wb_cmd("run small.lua --out to1 --resume dp2/checkpoints/step-00000006"));
@@ -70,7 +88,8 @@ TEST_CASE("a checkpoint written by dp=2 resumes in dp=1 and one written by dp=1 
   CHECK_THAT(to_one.out, Catch::Contains("resumed from step 6"));
   CHECK(max_difference(reference, losses("to1/metrics.jsonl"), 6) < loss_tolerance);
 
-  auto to_two = run_command(wb_cmd("run small.lua --out to2 --nproc 2 parallel.dp=2 --resume dp1/checkpoints/step-00000006"));
+  auto to_two = run_command(
+      wb_cmd("run small.lua --out to2 --nproc 2 parallel.dp=2 parallel.zero=1 --resume dp1/checkpoints/step-00000006"));
   INFO(to_two.out);
   REQUIRE(to_two.status == 0);
   CHECK_THAT(to_two.out, Catch::Contains("resumed from step 6"));
@@ -87,6 +106,11 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
   CHECK(tp.status == 1);
   CHECK_THAT(tp.out, Catch::Contains("Invalid 'parallel.tp' 2: tensor parallel is not implemented yet in multi-process "
                                      "runs (only data parallel is), expected 1, got 2"));
+  auto zero = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=2 parallel.zero=2"));
+  CHECK(zero.status == 1);
+  CHECK_THAT(zero.out, Catch::Contains("command line (parallel.zero=2): Invalid 'parallel.zero' 2: ZeRO stage 2 is not implemented yet "
+                                       "(stage 1, sharded optimizer state, is), expected 0 or 1, got 2"));
+  CHECK_THAT(zero.out, Catch::Contains("hint: add parallel.zero=1"));
 }
 
 TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error naming it", "[cli][run][dp][failure]") {

@@ -9,6 +9,7 @@
 #include <regex>
 #include <thread>
 
+#include "core/ckpt/checkpoint.hpp"
 #include "tests/support/small_run.hpp"
 
 using namespace wb::test;
@@ -63,6 +64,52 @@ struct slurm_cluster {
   }
 };
 
+// Submits small.lua for `steps` steps with `overrides` to the cluster, waits for a checkpoint, requeues
+// the job as on preemption and waits for it to complete. Returns the job's log; checks the restart,
+// the checkpoint on SIGTERM, the resume and the last step.
+std::string train_requeue_resume(small_run& s, long long steps, const std::string& overrides) {
+  std::string run = (s.dir.path() / "run").string();
+  auto sub = run_command(wb_cmd("run small.lua --launcher slurm --out " + run +
+                                " --steps " + std::to_string(steps) + " checkpoint.every=20 train.eval_every=0 " + overrides));
+  INFO(sub.out);
+  REQUIRE(sub.status == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(sub.out, m, std::regex("submitted job ([0-9]+)")));
+  std::string job = m[1].str(), metrics = run + "/metrics.jsonl";
+
+  // Trains: steps arrive and a checkpoint is committed.
+  // (Retention may already have removed step 20: any committed step-N will do.)
+  auto any_checkpoint = [&] {
+    if (!fs::exists(run + "/checkpoints")) return false;
+    for (auto& e : fs::directory_iterator(run + "/checkpoints"))
+      if (fs::exists(e.path() / "manifest.json")) return true;
+    return false;
+  };
+  bool trained = wait_for(180, [&] { return last_step(metrics) >= 30 && any_checkpoint(); });
+  auto read_log = [&] {
+    std::ifstream in(run + "/slurm-" + job + ".out");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  INFO(read_log());
+  REQUIRE(trained);
+  // Requeued as on preemption: Slurm sends SIGTERM, wb saves, the job runs again with --resume auto.
+  // Slurm delays a requeued job's start; the test makes it eligible at once.
+  REQUIRE(run_command("scontrol requeue " + job).status == 0);
+  wait_for(60, [&] { return job_state(job) == "PENDING"; });
+  run_command("scontrol update JobId=" + job + " StartTime=now");
+  bool completed = wait_for(600, [&] { return job_state(job) == "COMPLETED"; });
+  std::string log = read_log();
+  INFO(log);
+  REQUIRE(completed);
+  CHECK(log.find("restart 0") != std::string::npos);
+  CHECK(log.find("restart 1") != std::string::npos);
+  CHECK(std::regex_search(log, std::regex("stopped by .* after step [0-9]+; checkpoint .* written")));
+  CHECK(std::regex_search(log, std::regex("resumed from step [1-9][0-9]*")));
+  CHECK(last_step(metrics) == steps);
+  CHECK(fs::exists(run + "/checkpoints/" + wb::ckpt_step_name(uint64_t(steps)) + "/manifest.json"));
+  return log;
+}
+
 }  // namespace
 
 TEST_CASE("wb run --launcher slurm --dry-run prints an sbatch script for the recipe's cluster", "[cli][slurm]") {
@@ -91,34 +138,26 @@ TEST_CASE("A run submitted to a real Slurm cluster trains, is requeued mid-run a
     WARN("skipped: no Slurm cluster here: " << cluster.why_not);
     return;
   }
-  std::string run = (s.dir.path() / "run").string();
-  auto sub = run_command(wb_cmd("run small.lua --launcher slurm --out " + run +
-                                " --steps 300 checkpoint.every=20 train.eval_every=0"));
-  INFO(sub.out);
-  REQUIRE(sub.status == 0);
-  std::smatch m;
-  REQUIRE(std::regex_search(sub.out, m, std::regex("submitted job ([0-9]+)")));
-  std::string job = m[1].str(), metrics = run + "/metrics.jsonl";
+  train_requeue_resume(s, 300, "");
+}
 
-  // Trains: steps arrive and a checkpoint is committed.
-  REQUIRE(wait_for(180, [&] { return last_step(metrics) >= 30 && fs::exists(run + "/checkpoints/step-00000020"); }));
-  // Requeued as on preemption: Slurm sends SIGTERM, wb saves, the job runs again with --resume auto.
-  // Slurm delays a requeued job's start; the test makes it eligible at once.
-  REQUIRE(run_command("scontrol requeue " + job).status == 0);
-  wait_for(60, [&] { return job_state(job) == "PENDING"; });
-  run_command("scontrol update JobId=" + job + " StartTime=now");
-  REQUIRE(wait_for(300, [&] { return job_state(job) == "COMPLETED"; }));
-
-  std::string log;
-  {
-    std::ifstream in(run + "/slurm-" + job + ".out");
-    log.assign(std::istreambuf_iterator<char>(in), {});
+// Two ranks from one srun: each reads SLURM_PROCID/SLURM_NTASKS (core/parallel/launch_env), rank 0
+// listens on the script's MASTER_ADDR/MASTER_PORT, and both train with ZeRO-1 (the default
+// parallel.zero); on requeue both stop after the same step, rank 0 gathers the moments into the
+// checkpoint, and the requeued job's two ranks resume from it.
+TEST_CASE("A 2-rank data-parallel run on a real Slurm cluster trains, is requeued mid-run and resumes to the end",
+          "[cli][slurm][dp][slow]") {
+  small_run s;
+  slurm_cluster cluster((s.dir.path() / "slurm").string());
+  if (!cluster.up) {
+    WARN("skipped: no Slurm cluster here: " << cluster.why_not);
+    return;
   }
-  INFO(log);
-  CHECK(log.find("restart 0") != std::string::npos);
-  CHECK(log.find("restart 1") != std::string::npos);
-  CHECK(std::regex_search(log, std::regex("stopped by .* after step [0-9]+; checkpoint .* written")));
-  CHECK(std::regex_search(log, std::regex("resumed from step [1-9][0-9]*")));
-  CHECK(last_step(metrics) == 300);
-  CHECK(fs::exists(run + "/checkpoints/step-00000300/manifest.json"));
+  // Two ranks train this recipe at ~100 steps/s here: 2000 steps leave time to requeue mid-run.
+  std::string log = train_requeue_resume(s, 2000, "parallel.dp=2");
+  CHECK(log.find("[rank 0/2] run small") != std::string::npos);
+  CHECK(log.find("on 2 ranks over shm") != std::string::npos);
+  auto manifest = nlohmann::json::parse(std::ifstream((s.dir.path() / "run/checkpoints/step-00002000/manifest.json").string()));
+  CHECK(manifest.at("layout").at("dp") == 2);
+  CHECK(manifest.at("layout").at("zero") == 1);
 }

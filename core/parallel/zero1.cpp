@@ -1,0 +1,37 @@
+// The gradient half and the parameter half of a ZeRO-1 step. The sum of squares is a double per
+// rank, but the collective moves floats: it travels as two floats (the rounded value and its
+// rounding error), so the global norm keeps about 48 bits instead of 24.
+#include "core/parallel/zero1.hpp"
+
+#include <cmath>
+
+namespace wb {
+
+zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads) {
+  chunk s = zero1_shard(c, grads.numel());
+  float* g = grads.f32();
+  c.reduce_scatter_sum(g, size_t(grads.numel()));
+  float scale = 1.0f / float(c.world());
+  for (size_t i = s.begin; i < s.begin + s.size; ++i) g[i] *= scale;
+  // grad_norm's fixed-order sum over this shard (an empty shard contributes 0).
+  double squares = 0;
+  bool finite = true;
+  if (s.size > 0) {
+    grad_stats local = grad_norm(grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size)), threads);
+    squares = local.norm * local.norm;
+    finite = local.finite;
+  }
+  float hi = float(squares);
+  float exchange[4] = {hi, float(squares - double(hi)), float(local_loss), finite ? 0.0f : 1.0f};
+  c.all_reduce_sum(exchange, 4);
+  zero1_gradients r;
+  r.loss = double(exchange[2]) / double(c.world());
+  double total = double(exchange[0]) + double(exchange[1]);
+  r.stats.finite = exchange[3] == 0.0f && std::isfinite(total);
+  r.stats.norm = std::sqrt(total);
+  return r;
+}
+
+void zero1_gather_parameters(collective& c, const tensor& params) { c.all_gather(params.f32(), size_t(params.numel())); }
+
+}  // namespace wb
