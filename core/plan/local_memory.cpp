@@ -16,6 +16,8 @@
 // their gradient, or, under full recompute, the last block rebuilt with its gradients.
 #include "core/plan/local_memory.hpp"
 
+#include <cmath>
+
 #include "core/model/param_layout.hpp"
 
 namespace wb {
@@ -51,12 +53,15 @@ plan_memory local_step_memory(const model_config& c, const plan_layout& l, doubl
   double P = double(param_count(c));
   m.parameters = P * f32;
   m.gradients = P * f32;
-  m.optimizer_state = 2 * P * f32;  // AdamW first and second moments
+  // AdamW first and second moments; ZeRO-1 over dp ranks keeps rank 0's chunk, the largest
+  // (core/parallel/zero1.hpp: chunk_range gives the first P mod dp ranks one element more).
+  bool zero1 = l.zero >= 1 && l.dp > 1;
+  m.optimizer_state = 2 * f32 * (zero1 ? std::ceil(P / l.dp) : P);
 
   double N = double(l.microbatch) * c.seq_len;  // tokens per microbatch
   double C = c.dim, V = c.vocab;
   layer_bytes lb = per_layer(c, e);
-  double batch_ids = 2.0 * l.global_batch * c.seq_len * 4;  // the step's i32 tokens and targets
+  double batch_ids = 2.0 * l.global_batch / l.dp * c.seq_len * 4;  // this rank's i32 tokens and targets
   // The final norm keeps its input (the last block's output, fp32), the output layer its input
   // (the norm's output, e), plus the norm's statistics.
   double final_norm = N * (f32 * C + e * C + f32 * (c.family == "gpt" ? 2 : 1));

@@ -7,7 +7,8 @@
 
 namespace wb {
 
-// `l` is the recipe's layout on one process (tp = pp = 1).
+// `l` is the recipe's layout (tp = pp = 1); with dp > 1, what one rank holds (rank 0, the one
+// whose ZeRO-1 chunk is largest).
 plan_memory local_step_memory(const model_config& c, const plan_layout& l, double device_bytes);
 
 }  // namespace wb
