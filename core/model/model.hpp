@@ -23,11 +23,19 @@ struct parameter {
   std::string name;
   var v;  // data and grad are views of the model's arenas
   bool decay;
+  shape_t global_shape;  // the whole parameter; v holds `shard` of it under tensor parallel
+  param_shard shard;     // dim -1: v is the whole parameter
 };
+
+class collective;
 
 class model {
  public:
-  model(const model_config& cfg, uint64_t seed);
+  // tensor_parallel: this rank's tp group (core/parallel/sub_collective.hpp); the model then
+  // allocates only its shard of each split parameter (tensor_parallel_shard), initialised to the
+  // same values as that slice of the single-process model, and its forward pass runs the
+  // Megatron-LM operators (core/model/tensor_parallel_ops.hpp). Null or a group of one: no split.
+  model(const model_config& cfg, uint64_t seed, collective* tensor_parallel = nullptr);
   const model_config& config() const { return cfg_; }
   const std::vector<parameter>& params() const { return params_; }
   const var& param(const std::string& name) const;
@@ -35,6 +43,8 @@ class model {
   const tensor& param_arena() const { return param_arena_; }  // (P)
   const tensor& grad_arena() const { return grad_arena_; }    // (P)
   void zero_grad() const { grad_arena_.zero(); }
+  collective* tensor_parallel() const { return tp_; }  // null when not split
+  int tp_size() const;
 
   // tokens, targets: i32 (B, T) with T <= seq_len; targets of -1 are ignored. Returns the mean
   // cross-entropy (1); call tp.backward(loss, scale) to accumulate into the gradient arena.
@@ -42,6 +52,7 @@ class model {
 
  private:
   model_config cfg_;
+  collective* tp_ = nullptr;
   tensor param_arena_, grad_arena_;
   std::vector<parameter> params_;
   std::unordered_map<std::string, size_t> index_;

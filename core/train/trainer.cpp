@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/parallel/data_parallel.hpp"
+#include "core/parallel/tensor_parallel_norm.hpp"
 #include "core/train/grad_norm.hpp"
 #include "core/train/lr_schedule.hpp"
 
@@ -44,7 +45,7 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   }
   r.loss = loss_sum / double(k);
   if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
-  grad_stats g = grad_norm(model_->grad_arena(), backend_->threads());
+  grad_stats g = tensor_parallel_grad_norm(*model_, grad_norm(model_->grad_arena(), backend_->threads()));
   r.grad_norm = g.norm;
   if (!g.finite || !std::isfinite(r.loss)) {
     if (o_.nan_policy != "skip")
