@@ -2,6 +2,7 @@
 // logits against the (tied or separate) output matrix -> fused cross-entropy.
 #include "core/model/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -82,6 +83,27 @@ model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel
     params_.push_back({s.name, v, s.decay, s.shape, sh});
     off += n;
   }
+}
+
+void take_shard(const parameter& p, const float* whole, float* out) {
+  int64_t n = p.v->data.numel();
+  if (p.shard.dim < 0) {
+    std::copy(whole, whole + n, out);
+    return;
+  }
+  int64_t rows = p.global_shape[0], cols = p.global_shape[1];
+  if (p.shard.dim == 0) {
+    std::copy(whole + p.shard.offset * cols, whole + (p.shard.offset + p.shard.size) * cols, out);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy(whole + r * cols + p.shard.offset, whole + r * cols + p.shard.offset + p.shard.size, out + r * p.shard.size);
+}
+
+std::vector<int64_t> shard_offset(const parameter& p) {
+  std::vector<int64_t> off(p.global_shape.size(), 0);
+  if (p.shard.dim >= 0) off[size_t(p.shard.dim)] = p.shard.offset;
+  return off;
 }
 
 int model::tp_size() const { return tp_ ? tp_->world() : 1; }

@@ -58,6 +58,12 @@ class model {
   std::unordered_map<std::string, size_t> index_;
 };
 
+// Copies the parameter's part of a whole (global_shape) tensor into `out` (v's shape): all of it
+// when the parameter is not split, its rows or columns under tensor parallel.
+void take_shard(const parameter& p, const float* whole, float* out);
+// The inverse for checkpoints: where p's data sits in the global tensor (one offset per dim).
+std::vector<int64_t> shard_offset(const parameter& p);
+
 // The family forward passes (llama.cpp, gpt.cpp): x (B, T, C) of final hidden states.
 var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc);
 var gpt_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc);
