@@ -130,9 +130,11 @@ bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const s
   }
   int dp = ranks / r.parallel.tp;
   if (r.parallel.dp != dp) {
-    std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected the number of ranks (%d, from %s) / parallel.tp (%d) = %d, "
-                         "got %d\n  hint: add parallel.dp=%d\n",
-                 where("parallel.dp").c_str(), r.parallel.dp, ranks, source.c_str(), r.parallel.tp, dp, r.parallel.dp, dp);
+    std::string expected = r.parallel.tp == 1 ? fmt::format("the number of ranks ({}, from {})", ranks, source)
+                                              : fmt::format("the number of ranks ({}, from {}) / parallel.tp ({}) = {}", ranks,
+                                                            source, r.parallel.tp, dp);
+    std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected %s, got %d\n  hint: add parallel.dp=%d\n",
+                 where("parallel.dp").c_str(), r.parallel.dp, expected.c_str(), r.parallel.dp, dp);
     return false;
   }
   return true;

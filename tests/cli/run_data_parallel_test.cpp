@@ -87,12 +87,12 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
   CHECK(pp.status == 1);
   CHECK_THAT(pp.out, Catch::Contains("Invalid 'parallel.pp' 2: pipeline parallel is not implemented yet in multi-process "
                                      "runs (data and tensor parallel are), expected 1, got 2"));
-  auto tp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.tp=4 model.heads=4"));
+  auto tp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.tp=4 model.heads=8 model.kv_heads=4"));
   CHECK(tp.status == 1);
   CHECK_THAT(tp.out, Catch::Contains("Invalid 'parallel.tp' 4: expected a divisor of the number of ranks (2, from --nproc)"));
-  auto kv = run_command(wb_cmd("run small.lua --out x --nproc 4 parallel.tp=4"));  // kv_heads = 2
-  CHECK(kv.status == 1);
-  CHECK_THAT(kv.out, Catch::Contains("parallel.tp = 4 must divide model.heads (4) and model.kv_heads (2)"));
+  auto tpdp = run_command(wb_cmd("run small.lua --out x --nproc 4 parallel.tp=2"));
+  CHECK(tpdp.status == 1);
+  CHECK_THAT(tpdp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (4, from --nproc) / parallel.tp (2) = 2, got 1"));
 }
 
 TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error naming it", "[cli][run][dp][failure]") {
