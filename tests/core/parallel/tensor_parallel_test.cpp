@@ -81,7 +81,7 @@ struct rank_result {
   std::string error;
 };
 
-std::vector<rank_result> run_layout(int tp, int dp) {
+std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recompute_mode::none) {
   int world = tp * dp;
   rank_layout layout = make_rank_layout(tp, dp, 1, world);
   local_collective_group g(world, std::chrono::seconds(60));
@@ -94,6 +94,7 @@ std::vector<rank_result> run_layout(int tp, int dp) {
         cpu_backend be(1);
         model m(tiny(), 7, &tpg);
         trainer_options o = options();
+        o.recompute = rc;
         if (dp > 1) o.data_parallel = &dpg;
         trainer tr(m, be, o);
         int rows = 8 / dp, first = layout.coords(r).dp * rows;
@@ -163,4 +164,9 @@ TEST_CASE("a model refuses a tp that does not divide the key/value heads", "[par
   local_collective_group g(4);
   model_config c = tiny();  // kv_heads 2
   CHECK_THROWS_WITH(model(c, 1, &g.member(0)), Catch::Contains("must divide model.heads (4) and model.kv_heads (2)"));
+}
+
+TEST_CASE("tp=2 with full recomputation reruns the tp operators in backward and keeps the losses", "[parallel][train]") {
+  auto single = single_process_losses();
+  check_against(single, run_layout(2, 1, recompute_mode::full), 2);
 }
