@@ -188,14 +188,6 @@ int run(const run_args& a) {
       if (lead) std::printf("  - %s\n", n.c_str());
   } else if (refuse_if_too_big(a.recipe.path, r, mi)) {
     return 1;
-  } else if (r.model.precision != "fp32") {
-    // Never train in another precision than the recipe says: a silent fp32 run would mislead.
-    auto* at = res.tree.at_path("model.precision");
-    std::fprintf(stderr, "%s: Invalid 'model.precision' \"%s\": expected \"fp32\" on this machine's CPU engine, got "
-                         "\"%s\"\n  hint: bf16 mixed precision is not implemented on the CPU backend yet; run with "
-                         "model.precision=fp32 (or --rehearse, which says so)\n",
-                 at ? at->loc.str().c_str() : a.recipe.path.c_str(), r.model.precision.c_str(), r.model.precision.c_str());
-    return 1;
   }
 
   std::unique_ptr<fabric_collective> collective;

@@ -4,13 +4,16 @@
 // (selective recomputation, Korthikanti et al. 2022) gives bit-identical values.
 // The products skip the masked upper triangle in 64-row blocks (block i reads keys [0, end of block
 // i)): about half the GEMM work. Limits: a full T x T score buffer per thread, so T is meant to be
-// in the low thousands at most.
+// in the low thousands at most. With attrs.probs_bf16 (mixed precision) the probabilities are
+// rounded to bf16 before P V, as autocast's bf16 P V does, and kept in bf16: forward, backward and
+// a recomputation all read the same values.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include <Eigen/Core>
 
+#include "backends/cpu/bf16_convert.hpp"
 #include "backends/cpu/cpu_kernels.hpp"
 #include "backends/cpu/vec_math.hpp"
 
@@ -56,27 +59,35 @@ void probabilities(const geometry& g, const cstrided& q, const cstrided& k, Eige
 
 }  // namespace
 
-// out (B, T, NH, HD); saved[0] lse (B, NH, T); saved[1] probs (B, NH, T, T) when kept
+// out (B, T, NH, HD); saved[0] lse (B, NH, T); saved[1] probs (B, NH, T, T) fp32 or bf16 when kept
 void attention_forward(op_call& c, int threads) {
   geometry g(c);
   const float *q = c.in[0].f32(), *k = c.in[1].f32(), *v = c.in[2].f32();
   float *out = c.out.f32(), *lse = c.saved[0].f32();
   bool keep = c.saved.size() > 1;
+  bool round_probs = c.attrs.probs_bf16;
   tensor scratch({threads, g.T, g.T}, mem_category::temporaries);
-  parallel_for(g.B * g.NH, threads, [&](int64_t bh) {
+  parallel_for_dynamic(g.B * g.NH, threads, [&](int64_t bh) {  // each (b, h) writes only its own outputs
     int64_t b = bh / g.NH, h = bh % g.NH, kh = h / (g.NH / g.KVH);
 #ifdef _OPENMP
     int t = omp_get_thread_num();
 #else
     int t = 0;
 #endif
-    float* pbuf = keep ? c.saved[1].f32() + bh * g.T * g.T : scratch.f32() + t * g.T * g.T;
+    float* pbuf = keep && !round_probs ? c.saved[1].f32() + bh * g.T * g.T : scratch.f32() + t * g.T * g.T;
     Eigen::Map<mat> p(pbuf, g.T, g.T);
     cstrided Q(q + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
     cstrided K(k + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
     cstrided V(v + g.offset(b, kh, g.KVH), g.T, g.HD, Eigen::OuterStride<>(g.KVH * g.HD));
     strided O(out + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
     probabilities(g, Q, K, p, lse + bh * g.T, true);
+    if (round_probs && keep) {
+      uint16_t* kept = c.saved[1].bf16() + bh * g.T * g.T;
+      bf16_round(pbuf, kept, g.T * g.T);
+      bf16_widen(kept, pbuf, g.T * g.T);
+    } else if (round_probs) {
+      bf16_round_in_place(pbuf, g.T * g.T);
+    }
     for_blocks(g.T, [&](int64_t i0, int64_t len) {
       O.middleRows(i0, len).noalias() = p.block(i0, 0, len, i0 + len) * V.topRows(i0 + len);
     });
@@ -95,7 +106,7 @@ void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor
   float *dq = din[0].f32(), *dk = din[1].f32(), *dv = din[2].f32();
   tensor scratch({threads, 2, g.T, g.T}, mem_category::temporaries);
   int64_t group = g.NH / g.KVH;
-  parallel_for(g.B * g.KVH, threads, [&](int64_t bk) {
+  parallel_for_dynamic(g.B * g.KVH, threads, [&](int64_t bk) {  // each (b, kv head) accumulates only its own
     int64_t b = bk / g.KVH, kh = bk % g.KVH;
 #ifdef _OPENMP
     int t = omp_get_thread_num();
@@ -113,9 +124,15 @@ void attention_backward(const op_call& c, const tensor& dout, std::vector<tensor
       cstrided Q(q + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
       cstrided dO(dy + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
       strided dQ(dq + g.offset(b, h, g.NH), g.T, g.HD, Eigen::OuterStride<>(g.NH * g.HD));
-      float* pbuf = kept ? c.saved[1].f32() + bh * g.T * g.T : s0;
+      bool round_probs = c.attrs.probs_bf16;
+      float* pbuf = kept && !round_probs ? c.saved[1].f32() + bh * g.T * g.T : s0;
       Eigen::Map<mat> p(pbuf, g.T, g.T);
-      if (!kept) probabilities(g, Q, K, p, const_cast<float*>(lse + bh * g.T), false);
+      if (kept && round_probs) {
+        bf16_widen(c.saved[1].bf16() + bh * g.T * g.T, pbuf, g.T * g.T);
+      } else if (!kept) {
+        probabilities(g, Q, K, p, const_cast<float*>(lse + bh * g.T), false);
+        if (round_probs) bf16_round_in_place(pbuf, g.T * g.T);
+      }
       // key block j0: only query rows i >= j0 see it; query block i0: only keys j < i0 + len
       for_blocks(g.T, [&](int64_t j0, int64_t len) {
         dV.middleRows(j0, len).noalias() += p.block(j0, j0, g.T - j0, len).transpose() * dO.bottomRows(g.T - j0);

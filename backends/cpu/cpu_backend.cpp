@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <Eigen/Core>
+#include <cblas.h>
 
 #include "backends/cpu/cpu_kernels.hpp"
 
@@ -13,7 +14,8 @@ cpu_backend::cpu_backend(int threads) { set_threads(threads); }
 
 void cpu_backend::set_threads(int threads) {
   threads_ = threads > 0 ? threads : omp_get_num_procs();
-  Eigen::setNbThreads(1);  // matmul.cpp splits products over threads itself
+  Eigen::setNbThreads(1);        // matmul.cpp and attention.cpp split products over threads themselves
+  openblas_set_num_threads(1);
 }
 
 #define WB_CPU_DISPATCH(call)                   \
@@ -30,6 +32,7 @@ void cpu_backend::set_threads(int threads) {
     case op_kind::gelu: cpu::gelu_##call;       \
     case op_kind::softmax: cpu::softmax_##call; \
     case op_kind::cross_entropy: cpu::cross_entropy_##call; \
+    case op_kind::to_bf16: cpu::to_bf16_##call; \
   }
 
 void cpu_backend::forward(op_call& c) { WB_CPU_DISPATCH(forward(c, threads_); return) }

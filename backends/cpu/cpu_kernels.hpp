@@ -28,7 +28,12 @@ WB_CPU_OP(swiglu)
 WB_CPU_OP(gelu)
 WB_CPU_OP(softmax)
 WB_CPU_OP(cross_entropy)
+WB_CPU_OP(to_bf16)
 #undef WB_CPU_OP
+
+// t's elements as fp32: t's own buffer when fp32, else t widened into `widened` (allocated here,
+// charged to temporaries, freed with it). convert.cpp.
+const float* f32_operand(const tensor& t, tensor& widened, int threads);
 
 // Below this many elements of work a loop runs on one thread: waking a team costs more than it
 // saves (PyTorch's at::internal::GRAIN_SIZE is the same 32768).
@@ -40,6 +45,16 @@ inline int team(int threads, int64_t work) { return work >= parallel_grain ? thr
 template <class F>
 void parallel_for(int64_t n, int threads, F f, int64_t work = -1) {
 #pragma omp parallel for num_threads(team(threads, work < 0 ? n : work)) schedule(static)
+  for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+// f(i) for i in [0, n), each i taken by whichever thread is free: for a few large, independent
+// items (GEMM row chunks, attention heads) whose results do not depend on the thread that runs
+// them. On cores shared with other jobs a descheduled thread then delays one item, not half the
+// work, as a static split would.
+template <class F>
+void parallel_for_dynamic(int64_t n, int threads, F f, int64_t work) {
+#pragma omp parallel for num_threads(team(threads, work)) schedule(dynamic, 1)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 

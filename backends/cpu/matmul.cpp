@@ -1,43 +1,39 @@
-// matmul: C = op(A) op(B) with Eigen GEMMs mapped on the raw buffers (no copies). A 2-D right
-// operand with an untransposed left one folds the batch into M: one large GEMM, its rows split
-// over the threads. Other batched products run one single-threaded GEMM per batch entry.
+// matmul: C = op(A) op(B) with OpenBLAS SGEMMs on the raw buffers (no copies). A 2-D right operand
+// with an untransposed left one folds the batch into M: one large GEMM, its rows split over the
+// threads. Other batched products run one single-threaded GEMM per batch entry.
+// bf16 operands (mixed precision) are widened to fp32 first, in a temporary of the operand's size:
+// this CPU has no BF16 instructions, and fp32 GEMMs on widened copies cost one pass over the operand.
+// Why OpenBLAS (Debian's libopenblas-dev, pthread variant) rather than Eigen's GEMM: on this Zen 3
+// it runs 2048^3 SGEMM at 151.9 GFLOP/s on 2 threads against Eigen's 105.1 (docs/benchmarks.md,
+// Training step, 2026-11-23). OpenBLAS runs single-threaded inside each of our row blocks
+// (cpu_backend sets it), so the split, and the bits, depend only on the thread count we choose.
 #include <algorithm>
 
-#include <Eigen/Core>
+#include <cblas.h>
 
 #include "backends/cpu/cpu_kernels.hpp"
 
 namespace wb::cpu {
 namespace {
 
-using mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-// Rows [m0, m0 + len) of C from the same rows of op(A): one single-threaded Eigen GEMM.
-template <class X, class Y>
-void put(Eigen::Map<mat>& c, const X& x, const Y& y, bool accumulate, int64_t m0, int64_t len) {
-  if (accumulate) c.middleRows(m0, len).noalias() += x.middleRows(m0, len) * y;
-  else c.middleRows(m0, len).noalias() = x.middleRows(m0, len) * y;
-}
-
 // C (M, N) (+)= op(A) (M, K) . op(B) (K, N); A is stored (K, M) when ta, B is stored (N, K) when tb.
-// Large products split C's rows in `threads` static blocks, one Eigen GEMM each, instead of
-// Eigen's own threading: no barriers inside the product, which matters when other jobs share
-// the cores, and each block's arithmetic does not depend on what the other thread does.
+// Large products split C's rows in fixed chunks, one single-threaded SGEMM each, taken by whichever
+// thread is free, instead of the library's own threading: no barriers inside the product, and a
+// thread descheduled by other jobs on the cores delays one chunk, not half the product. OpenBLAS's result for a row depends on how many rows the
+// call has (measured: one call of M rows and two of M/2 differ in the last bits), so the chunks
+// depend on M only, never on the thread count: the bits are the same on 1, 2 or 8 threads.
 void gemm(float* C, const float* A, bool ta, const float* B, bool tb, int64_t M, int64_t N, int64_t K, bool accumulate,
           int threads = 1) {
-  Eigen::Map<mat> c(C, M, N);
-  Eigen::Map<const mat> a(A, ta ? K : M, ta ? M : K), b(B, tb ? N : K, tb ? K : N);
-  int64_t row_block = 64;  // keeps the split on Eigen's register-block boundaries
-  int64_t blocks = (M + row_block - 1) / row_block;
-  int team_size = M * N * K >= 64 * parallel_grain && blocks > 1 ? threads : 1;
-  parallel_chunks(blocks, team_size, [&](int64_t b0, int64_t b1) {
-    int64_t m0 = b0 * row_block, len = std::min(M, b1 * row_block) - m0;
-    switch (int(ta) * 2 + int(tb)) {
-      case 0: put(c, a, b, accumulate, m0, len); break;
-      case 1: put(c, a, b.transpose(), accumulate, m0, len); break;
-      case 2: put(c, a.transpose(), b, accumulate, m0, len); break;
-      case 3: put(c, a.transpose(), b.transpose(), accumulate, m0, len); break;
-    }
+  // Up to 8 chunks (balances 2 to 8 threads) of a multiple of 64 rows (OpenBLAS's Haswell/Zen
+  // SGEMM kernels work on 16-row panels); one chunk below 64 * parallel_grain multiply-adds.
+  bool split = M * N * K >= 64 * parallel_grain;
+  int64_t rows = split ? std::max<int64_t>(64, (M + 8 * 64 - 1) / (8 * 64) * 64) : M;
+  int64_t chunks = (M + rows - 1) / rows;
+  parallel_for_dynamic(chunks, split ? threads : 1, [&](int64_t i) {
+    int64_t m0 = i * rows, len = std::min(M - m0, rows);
+    const float* a = ta ? A + m0 : A + m0 * K;  // rows m0.. of op(A): columns of A when ta
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(len), int(N), int(K),
+                1.0f, a, int(ta ? M : K), B, int(tb ? K : N), accumulate ? 1.0f : 0.0f, C + m0 * N, int(N));
   }, parallel_grain);
 }
 
@@ -66,7 +62,8 @@ dims matmul_dims(const op_call& c) {
 
 void matmul_forward(op_call& c, int threads) {
   dims d = matmul_dims(c);
-  const float *A = c.in[0].f32(), *B = c.in[1].f32();
+  tensor wa, wb;
+  const float *A = f32_operand(c.in[0], wa, threads), *B = f32_operand(c.in[1], wb, threads);
   float* C = c.out.f32();
   bool ta = c.attrs.trans_a, tb = c.attrs.trans_b;
   if (d.batch == 1) return gemm(C, A, ta, B, tb, d.M, d.N, d.K, false, threads);
@@ -78,7 +75,10 @@ void matmul_forward(op_call& c, int threads) {
 
 void matmul_backward(const op_call& c, const tensor& dout, std::vector<tensor>& din, int threads) {
   dims d = matmul_dims(c);
-  const float *A = c.in[0].f32(), *B = c.in[1].f32(), *dC = dout.f32();
+  tensor wa, wb;
+  const float *A = din[1].defined() ? f32_operand(c.in[0], wa, threads) : nullptr;  // A only feeds dB
+  const float *B = din[0].defined() ? f32_operand(c.in[1], wb, threads) : nullptr;  // B only feeds dA
+  const float* dC = dout.f32();
   float* dA = din[0].defined() ? din[0].f32() : nullptr;
   float* dB = din[1].defined() ? din[1].f32() : nullptr;
   bool ta = c.attrs.trans_a, tb = c.attrs.trans_b;

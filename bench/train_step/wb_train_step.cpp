@@ -1,7 +1,8 @@
 // Training-step throughput of wb for bench/train_step/run: full steps (forward, backward, grad
 // norm and clipping, AdamW) of a Llama on random tokens, and the fp32 GEMM peak of Eigen on the same
 // cores. Prints one line per measurement:
-//   wb_train_step train tiny|small STEPS  ->  params N | step MS (one line a step) | peak BYTES
+//   wb_train_step train tiny|small STEPS [fp32|bf16]  ->  params N | step MS (one line a step) | peak BYTES
+//   (bf16: mixed precision, core/model/mixed_precision.hpp; activations BYTES is that category's peak)
 //   wb_train_step sgemm N REPS            ->  sgemm GFLOPS (one line a repetition)
 #include <fmt/format.h>
 
@@ -30,9 +31,10 @@ model_config bench_config(const std::string& name, int64_t& batch) {
 
 double ms_since(clock_type::time_point t0) { return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(); }
 
-int train(const std::string& name, int steps) {
+int train(const std::string& name, int steps, const std::string& precision) {
   int64_t B = 0;
   model_config c = bench_config(name, B);
+  c.precision = precision;
   int64_t T = c.seq_len;
   cpu_backend be(2);
   model m(c, 1);
@@ -52,7 +54,7 @@ int train(const std::string& name, int steps) {
     fmt::print("step {:.2f} loss {:.4f}\n", ms_since(t0), r.loss);
     std::fflush(stdout);
   }
-  fmt::print("peak {}\n", memory().total().peak);
+  fmt::print("peak {}\nactivations {}\n", memory().total().peak, memory().category(mem_category::activations).peak);
   return 0;
 }
 
@@ -73,8 +75,8 @@ int sgemm(int n, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 4 && !std::strcmp(argv[1], "train")) return train(argv[2], std::atoi(argv[3]));
+  if (argc >= 4 && !std::strcmp(argv[1], "train")) return train(argv[2], std::atoi(argv[3]), argc >= 5 ? argv[4] : "fp32");
   if (argc >= 4 && !std::strcmp(argv[1], "sgemm")) return sgemm(std::atoi(argv[2]), std::atoi(argv[3]));
-  fmt::print(stderr, "usage: wb_train_step train tiny|small STEPS | wb_train_step sgemm N REPS\n");
+  fmt::print(stderr, "usage: wb_train_step train tiny|small STEPS [fp32|bf16] | wb_train_step sgemm N REPS\n");
   return 2;
 }

@@ -1,30 +1,31 @@
 // The GPT-2 forward pass (Radford et al. 2019; llm.c train_gpt2.c): token plus learned position
 // embeddings, pre-norm blocks of LayerNorm -> causal attention (kv_heads = heads unless set) ->
 // residual, LayerNorm -> GELU MLP -> residual; a final LayerNorm. Linear layers carry biases.
+// GEMM inputs and attention probabilities go through mixed_precision.hpp (bf16 copies in bf16 runs).
 #include <fmt/format.h>
 
-#include "core/model/model.hpp"
+#include "core/model/mixed_precision.hpp"
 
 namespace wb {
 namespace {
 
-// x (B, T, C) -> x W^T + b
-var linear(tape& tp, const var& x, const var& w, const var& b) { return add(tp, matmul(tp, x, w, false, true), b); }
+// x (B, T, C), already through gemm_input -> x W^T + b
+var affine(tape& tp, const model& m, const var& x, const var& w, const var& b) { return add(tp, linear(tp, m, x, w), b); }
 
 var gpt_block(tape& tp, const model& m, int l, const var& x, bool recompute_probs) {
   const model_config& c = m.config();
   auto p = [&](const char* n) { return m.param(fmt::format("layers.{}.{}", l, n)); };
   int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = c.kv_heads > 0 ? c.kv_heads : c.heads;
   float eps = float(c.norm_eps);
-  var h = layernorm(tp, x, p("ln1.w"), p("ln1.b"), eps);                                      // (B, T, C)
-  var q = reshape(tp, linear(tp, h, p("attn.wq"), p("attn.bq")), {B, T, c.heads, HD});       // (B, T, NH, HD)
-  var k = reshape(tp, linear(tp, h, p("attn.wk"), p("attn.bk")), {B, T, KVH, HD});           // (B, T, KVH, HD)
-  var v = reshape(tp, linear(tp, h, p("attn.wv"), p("attn.bv")), {B, T, KVH, HD});
-  var a = reshape(tp, attention(tp, q, k, v, recompute_probs), {B, T, c.heads * HD});
-  var x1 = add(tp, x, linear(tp, a, p("attn.wo"), p("attn.bo")));                            // (B, T, C)
-  h = layernorm(tp, x1, p("ln2.w"), p("ln2.b"), eps);
-  var f = gelu(tp, linear(tp, h, p("mlp.fc"), p("mlp.bfc")));                                // (B, T, F)
-  return add(tp, x1, linear(tp, f, p("mlp.proj"), p("mlp.bproj")));
+  var h = gemm_input(tp, m, layernorm(tp, x, p("ln1.w"), p("ln1.b"), eps));                     // (B, T, C)
+  var q = reshape(tp, affine(tp, m, h, p("attn.wq"), p("attn.bq")), {B, T, c.heads, HD});       // (B, T, NH, HD)
+  var k = reshape(tp, affine(tp, m, h, p("attn.wk"), p("attn.bk")), {B, T, KVH, HD});           // (B, T, KVH, HD)
+  var v = reshape(tp, affine(tp, m, h, p("attn.wv"), p("attn.bv")), {B, T, KVH, HD});
+  var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, c.heads * HD});
+  var x1 = add(tp, x, affine(tp, m, gemm_input(tp, m, a), p("attn.wo"), p("attn.bo")));         // (B, T, C)
+  h = gemm_input(tp, m, layernorm(tp, x1, p("ln2.w"), p("ln2.b"), eps));
+  var f = gelu(tp, affine(tp, m, h, p("mlp.fc"), p("mlp.bfc")));                                // (B, T, F)
+  return add(tp, x1, affine(tp, m, gemm_input(tp, m, f), p("mlp.proj"), p("mlp.bproj")));
 }
 
 }  // namespace

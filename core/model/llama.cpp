@@ -1,9 +1,10 @@
 // The Llama forward pass (Touvron et al. 2023; Hugging Face LlamaModel): pre-norm blocks of
 // RMSNorm -> GQA causal attention with RoPE on q and k -> residual, RMSNorm -> SwiGLU MLP
-// (w2(silu(x w1) * (x w3))) -> residual; a final RMSNorm. No biases.
+// (w2(silu(x w1) * (x w3))) -> residual; a final RMSNorm. No biases. GEMM inputs and attention
+// probabilities go through mixed_precision.hpp (bf16 copies in bf16 runs).
 #include <fmt/format.h>
 
-#include "core/model/model.hpp"
+#include "core/model/mixed_precision.hpp"
 #include "core/model/tensor_parallel_ops.hpp"
 
 namespace wb {
@@ -23,15 +24,15 @@ var llama_block(tape& tp, const model& m, int l, const var& x, bool recompute_pr
   int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = (c.kv_heads > 0 ? c.kv_heads : c.heads) / tps;
   int64_t NH = c.heads / tps;
   float eps = float(c.norm_eps);
-  var h = f(rmsnorm(tp, x, p("attn_norm"), eps));                                               // (B, T, C)
-  var q = rope(tp, reshape(tp, matmul(tp, h, p("attn.wq"), false, true), {B, T, NH, HD}), c.rope_theta);  // (B, T, NH, HD)
-  var k = rope(tp, reshape(tp, matmul(tp, h, p("attn.wk"), false, true), {B, T, KVH, HD}), c.rope_theta);  // (B, T, KVH, HD)
-  var v = reshape(tp, matmul(tp, h, p("attn.wv"), false, true), {B, T, KVH, HD});                           // (B, T, KVH, HD)
-  var a = reshape(tp, attention(tp, q, k, v, recompute_probs), {B, T, NH * HD});                // (B, T, NH*HD)
-  var x1 = add(tp, x, g_op(matmul(tp, a, p("attn.wo"), false, true)));                          // (B, T, C)
-  h = f(rmsnorm(tp, x1, p("mlp_norm"), eps));
-  var g = swiglu(tp, matmul(tp, h, p("mlp.w1"), false, true), matmul(tp, h, p("mlp.w3"), false, true));  // (B, T, F)
-  return add(tp, x1, g_op(matmul(tp, g, p("mlp.w2"), false, true)));                            // (B, T, C)
+  var h = gemm_input(tp, m, f(rmsnorm(tp, x, p("attn_norm"), eps)));                            // (B, T, C)
+  var q = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wq")), {B, T, NH, HD}), c.rope_theta);      // (B, T, NH, HD)
+  var k = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wk")), {B, T, KVH, HD}), c.rope_theta);     // (B, T, KVH, HD)
+  var v = reshape(tp, linear(tp, m, h, p("attn.wv")), {B, T, KVH, HD});                              // (B, T, KVH, HD)
+  var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, NH * HD});       // (B, T, NH*HD)
+  var x1 = add(tp, x, g_op(linear(tp, m, gemm_input(tp, m, a), p("attn.wo"))));                 // (B, T, C)
+  h = gemm_input(tp, m, f(rmsnorm(tp, x1, p("mlp_norm"), eps)));
+  var g = swiglu(tp, linear(tp, m, h, p("mlp.w1")), linear(tp, m, h, p("mlp.w3")));            // (B, T, F)
+  return add(tp, x1, g_op(linear(tp, m, gemm_input(tp, m, g), p("mlp.w2"))));                  // (B, T, C)
 }
 
 }  // namespace

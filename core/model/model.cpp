@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/model/mixed_precision.hpp"
 #include "core/model/tensor_parallel_ops.hpp"
 #include "core/parallel/collective.hpp"
 
@@ -37,6 +38,8 @@ recompute_mode recompute_from_string(const std::string& s) {
 }
 
 model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel) : cfg_(cfg) {
+  if (!cfg.precision.empty() && cfg.precision != "fp32" && cfg.precision != "bf16")
+    throw std::invalid_argument(fmt::format("Invalid 'model.precision' \"{}\": expected \"fp32\" or \"bf16\"", cfg.precision));
   auto layout = param_layout(cfg);
   int tp = 1, tp_rank = 0;
   if (tensor_parallel && tensor_parallel->world() > 1) {
@@ -125,10 +128,11 @@ var model::loss(tape& tp, const tensor& tokens, const tensor& targets, recompute
   int64_t N = tokens.numel();
   const var& head = cfg_.tied_embeddings ? params_[0].v : param("lm_head");  // (V, C), or (V/tp, C)
   if (tp_) {
-    var local_logits = matmul(tp, copy_to_tensor_parallel(tp, *tp_, reshape(tp, x, {N, cfg_.dim})), head, false, true);
+    var local_x = gemm_input(tp, *this, copy_to_tensor_parallel(tp, *tp_, reshape(tp, x, {N, cfg_.dim})));
+    var local_logits = linear(tp, *this, local_x, head);  // (N, V/tp)
     return vocab_parallel_cross_entropy(tp, *tp_, local_logits, make_var(targets.reshape({N})), params_[0].shard.offset);
   }
-  var logits = matmul(tp, reshape(tp, x, {N, cfg_.dim}), head, false, true);  // (N, V)
+  var logits = linear(tp, *this, gemm_input(tp, *this, reshape(tp, x, {N, cfg_.dim})), head);  // (N, V)
   return cross_entropy(tp, logits, make_var(targets.reshape({N})));
 }
 

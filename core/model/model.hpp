@@ -37,6 +37,8 @@ class model {
   // Megatron-LM operators (core/model/tensor_parallel_ops.hpp). Null or a group of one: no split.
   model(const model_config& cfg, uint64_t seed, collective* tensor_parallel = nullptr);
   const model_config& config() const { return cfg_; }
+  // bf16 mixed precision (model.precision = "bf16"; mixed_precision.hpp), else fp32 throughout.
+  bool bf16() const { return cfg_.precision == "bf16"; }
   const std::vector<parameter>& params() const { return params_; }
   const var& param(const std::string& name) const;
   int64_t num_params() const { return param_arena_.numel(); }

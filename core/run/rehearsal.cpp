@@ -12,12 +12,14 @@ namespace fs = std::filesystem;
 namespace wb {
 
 double model_state_bytes(const recipe& r) {
-  // fp32 weights, gradients and two AdamW moments: 16 bytes a parameter (ZeRO paper's 2+2+12 counts
-  // bf16 copies; wb's CPU engine keeps fp32 throughout).
+  // fp32 weights, gradients and two AdamW moments: 16 bytes a parameter, plus the 2-byte bf16 weight
+  // copies of a bf16 run (core/model/mixed_precision.hpp; ZeRO paper's 2+2+12 has bf16 gradients,
+  // wb keeps them fp32).
   double params = double(param_count(r.model));
+  double per_param = r.model.precision == "bf16" ? 18 : 16;
   // Activations of one microbatch, at least the residual stream and logits of one layer.
   double activations = double(r.parallel.microbatch) * r.model.seq_len * (double(r.model.dim) * 34 + r.model.vocab) * 4;
-  return params * 16 + activations;
+  return params * per_param + activations;
 }
 
 rehearsal_plan rehearsal_scale(const recipe& r, long long steps, const std::string& default_data) {
@@ -42,10 +44,6 @@ rehearsal_plan rehearsal_scale(const recipe& r, long long steps, const std::stri
   if (r.model.init != "random") {
     p.notes.push_back(fmt::format("init \"{}\" replaced by random weights (the base model does not fit here)", r.model.init));
     m.init = "random";
-  }
-  if (r.model.precision != "fp32") {
-    p.notes.push_back(fmt::format("precision {} run as fp32 (the CPU engine trains in fp32)", r.model.precision));
-    m.precision = "fp32";
   }
   // Data: the recipe's when present here, else the default mix.
   bool have_data = fs::exists(r.data.tokenizer);

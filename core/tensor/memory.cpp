@@ -1,10 +1,68 @@
-// The process-wide memory accountant and aligned buffers.
+// The process-wide memory accountant, aligned buffers and the cache of freed buffers.
 #include "core/tensor/memory.hpp"
 
 #include <cstdlib>
 #include <new>
+#include <unordered_map>
+#include <vector>
 
 namespace wb {
+namespace {
+
+// Freed blocks by rounded size. Exact sizes only: a step's allocations repeat exactly, and a
+// best-fit search would hand out larger blocks than asked, which the accountant would not see.
+class buffer_cache {
+ public:
+  void* take(size_t rounded) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = free_.find(rounded);
+    if (it == free_.end() || it->second.empty()) return nullptr;
+    void* p = it->second.back();
+    it->second.pop_back();
+    cached_ -= rounded;
+    return p;
+  }
+  // Keeps p unless the cache would then hold more than the highest total so far.
+  void give(void* p, size_t rounded) {
+    size_t highest = memory().lifetime_peak();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (cached_ + rounded > highest) {
+      std::free(p);
+      return;
+    }
+    free_[rounded].push_back(p);
+    cached_ += rounded;
+  }
+  size_t bytes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return cached_;
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [size, blocks] : free_)
+      for (void* p : blocks) std::free(p);
+    free_.clear();
+    cached_ = 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0;
+};
+
+// Never destroyed: a tensor freed during static destruction still has a cache to return to.
+buffer_cache& cache() {
+  static buffer_cache* c = new buffer_cache;
+  return *c;
+}
+
+size_t rounded_size(size_t n) {
+  size_t rounded = (n + buffer_alignment - 1) / buffer_alignment * buffer_alignment;
+  return rounded == 0 ? buffer_alignment : rounded;
+}
+
+}  // namespace
 
 const char* mem_category_name(mem_category c) {
   switch (c) {
@@ -24,6 +82,12 @@ void memory_accountant::charge(mem_category c, size_t bytes) {
   if (s.live > s.peak) s.peak = s.live;
   total_.live += bytes;
   if (total_.live > total_.peak) total_.peak = total_.live;
+  if (total_.live > lifetime_peak_) lifetime_peak_ = total_.live;
+}
+
+size_t memory_accountant::lifetime_peak() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return lifetime_peak_;
 }
 
 void memory_accountant::release(mem_category c, size_t bytes) {
@@ -53,17 +117,20 @@ memory_accountant& memory() {
   return accountant;
 }
 
+size_t buffer_cache_bytes() { return cache().bytes(); }
+void buffer_cache_release() { cache().release(); }
+
 buffer::buffer(size_t n, mem_category c) : bytes(n), category(c) {
-  size_t rounded = (n + buffer_alignment - 1) / buffer_alignment * buffer_alignment;
-  if (rounded == 0) rounded = buffer_alignment;
-  data = std::aligned_alloc(buffer_alignment, rounded);
+  size_t rounded = rounded_size(n);
+  data = cache().take(rounded);
+  if (!data) data = std::aligned_alloc(buffer_alignment, rounded);
   if (!data) throw std::bad_alloc();
   memory().charge(c, n);
 }
 
 buffer::~buffer() {
   memory().release(category, bytes);
-  std::free(data);
+  cache().give(data, rounded_size(bytes));
 }
 
 }  // namespace wb

@@ -17,6 +17,7 @@ const char* op_name(op_kind op) {
     case op_kind::gelu: return "gelu";
     case op_kind::softmax: return "softmax";
     case op_kind::cross_entropy: return "cross_entropy";
+    case op_kind::to_bf16: return "to_bf16";
   }
   return "?";
 }
@@ -35,7 +36,8 @@ op_backward_needs backward_needs(op_kind op) {
     case op_kind::gelu: n.in[0] = true; break;
     case op_kind::softmax: n.out = true; break;
     case op_kind::add:
-    case op_kind::rope: break;
+    case op_kind::rope:
+    case op_kind::to_bf16: break;
   }
   return n;
 }

@@ -30,6 +30,9 @@ void same_shape(const char* op, const var& a, const var& b) {
 var matmul(tape& tp, const var& a, const var& b, bool ta, bool tb) {
   const tensor &A = a->data, &B = b->data;
   if (A.rank() < 2 || B.rank() < 2) fail("matmul", "operands need rank >= 2");
+  for (const tensor* t : {&A, &B})
+    if (t->type() != dtype::f32 && t->type() != dtype::bf16)
+      fail("matmul", fmt::format("operands must be fp32 or bf16, got {}", dtype_name(t->type())));
   int64_t M = ta ? A.dim(-1) : A.dim(-2), K = ta ? A.dim(-2) : A.dim(-1);
   int64_t KB = tb ? B.dim(-1) : B.dim(-2), N = tb ? B.dim(-2) : B.dim(-1);
   if (K != KB) fail("matmul", fmt::format("inner dims differ: {} x {}", shape_str(A.shape()), shape_str(B.shape())));
@@ -87,7 +90,7 @@ var rope(tape& tp, const var& x, double theta) {
   return run(tp, op_kind::rope, at, {x}, tensor(x->data.shape(), act));
 }
 
-var attention(tape& tp, const var& q, const var& k, const var& v, bool recompute_probs) {
+var attention(tape& tp, const var& q, const var& k, const var& v, bool recompute_probs, bool probs_bf16) {
   const tensor& Q = q->data;
   if (Q.rank() != 4 || k->data.rank() != 4) fail("attention", "q, k, v must be (B, T, heads, HD)");
   same_shape("attention", k, v);
@@ -97,8 +100,9 @@ var attention(tape& tp, const var& q, const var& k, const var& v, bool recompute
   if (KVH == 0 || NH % KVH) fail("attention", fmt::format("kv heads ({}) must divide heads ({})", KVH, NH));
   op_attrs at;
   at.recompute_probs = recompute_probs;
+  at.probs_bf16 = probs_bf16;
   std::vector<tensor> saved{tensor({B, NH, T}, act)};
-  if (!recompute_probs && tp.recording()) saved.push_back(tensor({B, NH, T, T}, act));
+  if (!recompute_probs && tp.recording()) saved.push_back(tensor({B, NH, T, T}, act, probs_bf16 ? dtype::bf16 : dtype::f32));
   return run(tp, op_kind::attention, at, {q, k, v}, tensor(Q.shape(), act), std::move(saved));
 }
 
@@ -124,6 +128,11 @@ var reshape(tape& tp, const var& x, shape_t shape) {
   if (out->requires_grad())
     tp.record_custom({x}, out, [](tape_node& n) { accumulate_grad(*n.inputs[0], n.output->grad); });
   return out;
+}
+
+var to_bf16(tape& tp, const var& x, mem_category category) {
+  if (x->data.type() != dtype::f32) fail("to_bf16", fmt::format("x must be fp32, got {}", dtype_name(x->data.type())));
+  return run(tp, op_kind::to_bf16, {}, {x}, tensor(x->data.shape(), category, dtype::bf16));
 }
 
 var checkpoint(tape& tp, const block_fn& fn, const var& x) {

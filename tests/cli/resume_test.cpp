@@ -82,6 +82,9 @@ const std::string run_flags = " --threads 2 checkpoint.every=3 checkpoint.keep=1
 
 TEST_CASE("a run killed with SIGKILL and resumed matches an uninterrupted run exactly", "[cli][resume][kill]") {
   small_run s;
+  // bf16 mixed precision keeps fp32 master weights and AdamW state: its resume is exact too.
+  std::string run_flags = ::run_flags + GENERATE(std::string(""), std::string(" model.precision=bf16"));
+  INFO("flags:" << run_flags);
   REQUIRE(run_command(wb_cmd("run small.lua --out straight" + run_flags)).status == 0);
   auto expected = losses("straight/metrics.jsonl");
   REQUIRE(expected.size() == 12);

@@ -88,10 +88,26 @@ TEST_CASE("wb run --rehearse runs a cluster recipe scaled down and says what it 
                         Catch::Contains("trained to step 3") && Catch::Contains("rehearsal passed: recipe valid"));
 }
 
-TEST_CASE("wb run refuses a precision the CPU engine does not implement instead of ignoring it", "[cli][run]") {
+TEST_CASE("wb run trains in bf16 mixed precision: the loss falls, activations peak lower than fp32", "[cli][run][bf16]") {
   small_run s;
-  auto r = run_command(wb_cmd("run small.lua --out p model.precision=bf16"));
-  CHECK(r.status == 1);
-  CHECK_THAT(r.out, Catch::StartsWith("command line (model.precision=bf16): Invalid 'model.precision' \"bf16\": expected "
-                                      "\"fp32\" on this machine's CPU engine, got \"bf16\""));
+  auto r = run_command(wb_cmd("run small.lua --out b16 --threads 2 model.precision=bf16"));
+  INFO(r.out);
+  REQUIRE(r.status == 0);
+  REQUIRE(run_command(wb_cmd("run small.lua --out f32 --threads 2")).status == 0);
+  auto steps = [](const std::string& path) {
+    std::vector<nlohmann::json> out;
+    for (auto& l : read_jsonl(path)) if (l.contains("loss")) out.push_back(l);
+    return out;
+  };
+  auto b = steps("b16/metrics.jsonl"), f = steps("f32/metrics.jsonl");
+  REQUIRE(b.size() == 12);
+  REQUIRE(f.size() == 12);
+  CHECK(b[11]["loss"].get<double>() < b[0]["loss"].get<double>() - 1.0);
+  // Close to fp32 over the first steps; later the two trajectories drift apart at this recipe's high
+  // learning rate (measured 2.5% at step 12), as any two nearby runs do.
+  for (size_t i = 0; i < b.size(); ++i)
+    CHECK(b[i]["loss"].get<double>() == Approx(f[i]["loss"].get<double>()).epsilon(i < 4 ? 0.01 : 0.05));
+  auto peak = [](const nlohmann::json& j, const char* c) { return j["peak_memory_bytes"][c].get<double>(); };
+  CHECK(peak(b[11], "activations") < peak(f[11], "activations"));
+  CHECK(peak(b[11], "parameters") > peak(f[11], "parameters"));  // the bf16 weight copies
 }

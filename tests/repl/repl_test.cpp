@@ -125,7 +125,9 @@ TEST_CASE("Tab completes recipe fields, map entries and REPL functions", "[repl]
 TEST_CASE("Ctrl-C interrupts a long call and clears a half-typed line, and Ctrl-D leaves", "[repl][pty][interrupt]") {
   recipe_dir dir;
   repl w(llama3_8b);
-  w.p.type("while true do end\n");
+  // Ctrl-C only once the loop is surely running (a loaded machine may take a while to get there).
+  w.p.type("io.write('loop', 'ing\\n') while true do end\n");
+  REQUIRE_FALSE(w.p.wait_for("looping").empty());
   CHECK(w.p.wait_for("wb> ", 0.5).empty());  // still running
   w.p.type("\x03");
   std::string out = w.p.wait_for("wb> ", 10);
@@ -133,6 +135,7 @@ TEST_CASE("Ctrl-C interrupts a long call and clears a half-typed line, and Ctrl-
   CHECK_THAT(out, Catch::Contains("interrupted"));
   CHECK_THAT(w.line("1 + 1"), Catch::Contains("\r\n2\r\n"));
   w.p.type("r.parallel.micr");
+  REQUIRE_FALSE(w.p.wait_for("r.parallel.micr").empty());  // echoed: libedit has the text
   w.p.type("\x03");
   CHECK_THAT(w.p.wait_for("wb> "), Catch::Contains("^C"));
   CHECK_THAT(w.line("3 + 3"), Catch::Contains("\r\n6\r\n"));  // the half-typed text is gone

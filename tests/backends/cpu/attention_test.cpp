@@ -2,7 +2,9 @@
 // finite-difference gradients with kept and recomputed probabilities.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "tests/backends/cpu/grad_check.hpp"
 
@@ -59,4 +61,43 @@ TEST_CASE("attention gradients match finite differences", "[cpu][attention][grad
   auto rel = grad_check(be, [&](tape& t, const std::vector<var>& v) { return attention(t, v[0], v[1], v[2], recompute); },
                         {random_tensor({2, 5, 4, 4}, 7), random_tensor({2, 5, kvh, 4}, 8), random_tensor({2, 5, kvh, 4}, 9)});
   for (double r : rel) CHECK(r < 5e-4);
+}
+
+TEST_CASE("attention with bf16 probabilities stays within bf16 rounding of fp32, kept or recomputed alike", "[cpu][attention][bf16]") {
+  cpu_backend be(2);
+  int64_t B = 2, T = 70, NH = 4, KVH = 2, HD = 8;  // T spans two 64-row blocks
+  tensor q = random_tensor({B, T, NH, HD}, 21), k = random_tensor({B, T, KVH, HD}, 22), v = random_tensor({B, T, KVH, HD}, 23);
+  tensor seed = random_tensor({B, T, NH, HD}, 24);
+  struct result {
+    tensor out, dq, dk, dv;
+    size_t saved_bytes;
+  };
+  auto run = [&](bool recompute, bool bf16) {
+    var qv = make_var(q.clone(mem_category::temporaries), true), kv = make_var(k.clone(mem_category::temporaries), true),
+        vv = make_var(v.clone(mem_category::temporaries), true);
+    size_t before = memory().category(mem_category::activations).live;
+    tape tp(be);
+    var o = attention(tp, qv, kv, vv, recompute, bf16);
+    size_t saved = memory().category(mem_category::activations).live - before;
+    tp.backward(o, seed);
+    return result{o->data, qv->grad(), kv->grad(), vv->grad(), saved};
+  };
+  auto max_rel = [](const tensor& x, const tensor& y) {
+    double d = 0, m = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) d = std::max(d, double(std::abs(x.f32()[i] - y.f32()[i]))), m = std::max(m, double(std::abs(y.f32()[i])));
+    return d / m;
+  };
+  auto same = [](const tensor& x, const tensor& y) { return std::memcmp(x.raw(), y.raw(), x.nbytes()) == 0; };
+  result f32 = run(false, false), kept = run(false, true), again = run(true, true);
+  double worst = std::max({max_rel(kept.out, f32.out), max_rel(kept.dq, f32.dq), max_rel(kept.dk, f32.dk), max_rel(kept.dv, f32.dv)});
+  std::printf("attention bf16 probabilities: max relative difference to fp32 %.3g\n", worst);
+  CHECK(worst > 0);     // the rounding happened
+  CHECK(worst < 1e-2);  // bf16 keeps 8 significant bits: 2^-9 relative a probability, plus sums of them
+  CHECK(same(again.out, kept.out));
+  CHECK(same(again.dq, kept.dq));
+  CHECK(same(again.dk, kept.dk));
+  CHECK(same(again.dv, kept.dv));
+  // output (fp32) + lse (fp32) + probabilities: 4 bytes each in fp32, 2 in bf16
+  size_t probs = size_t(B * NH * T * T);
+  CHECK(f32.saved_bytes - kept.saved_bytes == probs * 2);
 }

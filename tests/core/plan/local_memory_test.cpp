@@ -29,6 +29,10 @@ model_config small_model(int seq) {
   c.precision = "fp32";
   return c;
 }
+model_config bf16(model_config c) {
+  c.precision = "bf16";
+  return c;
+}
 model_config gpt_model(int seq) {
   model_config c;
   c.family = "gpt", c.layers = 2, c.dim = 128, c.heads = 4, c.kv_heads = 4, c.ffn = 512, c.vocab = 2048, c.seq_len = seq;
@@ -62,7 +66,7 @@ double measured_peak(const config& k) {
 
 }  // namespace
 
-TEST_CASE("Predicted peak memory is within 5% of the engine's accounting on 13 configurations", "[plan][memory]") {
+TEST_CASE("Predicted peak memory is within 5% of the engine's accounting on 18 configurations, fp32 and bf16", "[plan][memory]") {
   const config configs[] = {
       {"tiny mb8", tiny_model(256), 8, 8, "none"},
       {"tiny mb4 x2 accumulation", tiny_model(256), 4, 8, "none"},
@@ -77,6 +81,11 @@ TEST_CASE("Predicted peak memory is within 5% of the engine's accounting on 13 c
       {"gpt mb4", gpt_model(128), 4, 8, "none"},
       {"gpt mb4 full", gpt_model(128), 4, 4, "full"},
       {"gpt seq 512 mb2 full (rebuild peak)", gpt_model(512), 2, 4, "full"},
+      {"tiny bf16 mb8", bf16(tiny_model(256)), 8, 8, "none"},
+      {"tiny bf16 mb4 x2 selective", bf16(tiny_model(256)), 4, 8, "selective"},
+      {"tiny bf16 mb8 full", bf16(tiny_model(256)), 8, 8, "full"},
+      {"gpt bf16 mb4", bf16(gpt_model(128)), 4, 8, "none"},
+      {"gpt bf16 seq 512 mb2 full (rebuild peak)", bf16(gpt_model(512)), 2, 4, "full"},
   };
   double worst = 0;
   for (auto& k : configs) {

@@ -32,3 +32,32 @@ TEST_CASE("peaks record the high-water mark until reset", "[memory]") {
   CHECK(memory().category(mem_category::activations).peak == base);
   CHECK(std::string(mem_category_name(mem_category::optimizer_state)) == "optimizer_state");
 }
+
+TEST_CASE("a freed buffer is reused for the same size, uncharged while cached, the cache within the highest total", "[memory][cache]") {
+  buffer_cache_release();
+  auto live = memory().total().live;
+  void* first;
+  {
+    tensor a({4096}, mem_category::activations);
+    first = a.raw();
+  }
+  CHECK(memory().total().live == live);  // freed: cached, not charged
+  CHECK(buffer_cache_bytes() == 4096 * 4);
+  {
+    tensor b({4096}, mem_category::temporaries);  // same bytes, any category
+    CHECK(b.raw() == first);
+    CHECK(buffer_cache_bytes() == 0);
+    tensor c({4096}, mem_category::temporaries);  // none left of that size: a new block
+    CHECK(c.raw() != first);
+  }
+  CHECK(buffer_cache_bytes() == 2 * 4096 * 4);
+  // A buffer that would take the cache past the highest total is freed, not kept.
+  buffer_cache_release();
+  CHECK(buffer_cache_bytes() == 0);
+  int64_t n = int64_t(memory().lifetime_peak() / 4 / 16 + 1) * 16;  // more than anything live so far
+  { tensor a({n}, mem_category::temporaries); }
+  CHECK(buffer_cache_bytes() == size_t(n) * 4);  // highest total >= a's bytes: kept
+  { tensor b({n + 16}, mem_category::temporaries); }
+  CHECK(buffer_cache_bytes() == size_t(n) * 4);  // a + b exceeds the highest total (live + b): freed
+  buffer_cache_release();
+}
