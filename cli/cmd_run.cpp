@@ -105,31 +105,42 @@ void draw(const step_report& s, bool tty, long long log_every) {
   else std::fprintf(stderr, "%s%s\n", log_prefix.c_str(), line.c_str());
 }
 
-// Data parallel is what the runtime executes so far: the layout must be dp = ranks, tp = pp = 1.
-// Prints the error at the recipe's line and returns false when it is not.
+// The runtime executes data and tensor parallel: the layout must be tp x dp = ranks, pp = 1 (and tp
+// a layout the model can split). Prints the error at the recipe's line and returns false when not.
 bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const std::string& path, int ranks,
                             const std::string& source) {
   auto where = [&](const char* key) {
     auto* at = res.tree.at_path(key);
     return at ? at->loc.str() : path;
   };
-  for (auto [key, value, kind] : {std::tuple{"parallel.tp", r.parallel.tp, "tensor"}, std::tuple{"parallel.pp", r.parallel.pp, "pipeline"}})
-    if (value != 1) {
-      std::fprintf(stderr, "%s: Invalid '%s' %d: %s parallel is not implemented yet in multi-process runs (only data "
-                           "parallel is), expected 1, got %d\n  hint: add %s=1 parallel.dp=%d\n",
-                   where(key).c_str(), key, value, kind, value, key, ranks);
-      return false;
-    }
+  if (r.parallel.pp != 1) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: pipeline parallel is not implemented yet in multi-process runs "
+                         "(data and tensor parallel are), expected 1, got %d\n  hint: add parallel.pp=1 parallel.dp=%d\n",
+                 where("parallel.pp").c_str(), r.parallel.pp, r.parallel.pp, ranks / std::max(r.parallel.tp, 1));
+    return false;
+  }
+  if (r.parallel.tp < 1 || ranks % r.parallel.tp) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.tp' %d: expected a divisor of the number of ranks (%d, from %s)\n",
+                 where("parallel.tp").c_str(), r.parallel.tp, ranks, source.c_str());
+    return false;
+  }
+  if (std::string err = tensor_parallel_error(r.model, r.parallel.tp); !err.empty()) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.tp' %d: %s\n", where("parallel.tp").c_str(), r.parallel.tp, err.c_str());
+    return false;
+  }
   if (r.parallel.zero > 1) {
     std::fprintf(stderr, "%s: Invalid 'parallel.zero' %d: ZeRO stage %d is not implemented yet (stage 1, sharded "
                          "optimizer state, is), expected 0 or 1, got %d\n  hint: add parallel.zero=1\n",
                  where("parallel.zero").c_str(), r.parallel.zero, r.parallel.zero, r.parallel.zero);
     return false;
   }
-  if (r.parallel.dp != ranks) {
-    std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected the number of ranks (%d, from %s), got %d\n"
-                         "  hint: add parallel.dp=%d\n",
-                 where("parallel.dp").c_str(), r.parallel.dp, ranks, source.c_str(), r.parallel.dp, ranks);
+  int dp = ranks / r.parallel.tp;
+  if (r.parallel.dp != dp) {
+    std::string expected = r.parallel.tp == 1 ? fmt::format("the number of ranks ({}, from {})", ranks, source)
+                                              : fmt::format("the number of ranks ({}, from {}) / parallel.tp ({}) = {}", ranks,
+                                                            source, r.parallel.tp, dp);
+    std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected %s, got %d\n  hint: add parallel.dp=%d\n",
+                 where("parallel.dp").c_str(), r.parallel.dp, expected.c_str(), r.parallel.dp, dp);
     return false;
   }
   return true;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/model/mixed_precision.hpp"
+#include "core/model/tensor_parallel_ops.hpp"
 
 namespace wb {
 namespace {
@@ -13,23 +14,32 @@ namespace {
 var llama_block(tape& tp, const model& m, int l, const var& x, bool recompute_probs) {
   const model_config& c = m.config();
   auto p = [&](const char* n) { return m.param(fmt::format("layers.{}.{}", l, n)); };
-  int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = c.kv_heads > 0 ? c.kv_heads : c.heads;
+  // Under tensor parallel (Megatron-LM): this rank's NH/tp query and KVH/tp key/value heads and
+  // F/tp ffn units; f (copy_to) before each column-parallel pair, g (reduce_from) after each
+  // row-parallel wo / w2. Without it both are the identity and the heads are all of them.
+  collective* group = m.tensor_parallel();
+  int tps = m.tp_size();
+  auto f = [&](const var& in) { return group ? copy_to_tensor_parallel(tp, *group, in) : in; };
+  auto g_op = [&](const var& in) { return group ? reduce_from_tensor_parallel(tp, *group, in) : in; };
+  int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = (c.kv_heads > 0 ? c.kv_heads : c.heads) / tps;
+  int64_t NH = c.heads / tps;
   float eps = float(c.norm_eps);
-  var h = gemm_input(tp, m, rmsnorm(tp, x, p("attn_norm"), eps));                               // (B, T, C)
-  var q = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wq")), {B, T, c.heads, HD}), c.rope_theta);  // (B, T, NH, HD)
-  var k = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wk")), {B, T, KVH, HD}), c.rope_theta);      // (B, T, KVH, HD)
-  var v = reshape(tp, linear(tp, m, h, p("attn.wv")), {B, T, KVH, HD});                               // (B, T, KVH, HD)
-  var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, c.heads * HD}); // (B, T, NH*HD)
-  var x1 = add(tp, x, linear(tp, m, gemm_input(tp, m, a), p("attn.wo")));                       // (B, T, C)
-  h = gemm_input(tp, m, rmsnorm(tp, x1, p("mlp_norm"), eps));
+  var h = gemm_input(tp, m, f(rmsnorm(tp, x, p("attn_norm"), eps)));                            // (B, T, C)
+  var q = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wq")), {B, T, NH, HD}), c.rope_theta);      // (B, T, NH, HD)
+  var k = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wk")), {B, T, KVH, HD}), c.rope_theta);     // (B, T, KVH, HD)
+  var v = reshape(tp, linear(tp, m, h, p("attn.wv")), {B, T, KVH, HD});                              // (B, T, KVH, HD)
+  var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, NH * HD});       // (B, T, NH*HD)
+  var x1 = add(tp, x, g_op(linear(tp, m, gemm_input(tp, m, a), p("attn.wo"))));                 // (B, T, C)
+  h = gemm_input(tp, m, f(rmsnorm(tp, x1, p("mlp_norm"), eps)));
   var g = swiglu(tp, linear(tp, m, h, p("mlp.w1")), linear(tp, m, h, p("mlp.w3")));            // (B, T, F)
-  return add(tp, x1, linear(tp, m, gemm_input(tp, m, g), p("mlp.w2")));                         // (B, T, C)
+  return add(tp, x1, g_op(linear(tp, m, gemm_input(tp, m, g), p("mlp.w2"))));                  // (B, T, C)
 }
 
 }  // namespace
 
 var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
-  var x = embedding(tp, m.param("tok_emb"), tokens);  // (B, T, C)
+  var x = m.tensor_parallel() ? vocab_parallel_embedding(tp, *m.tensor_parallel(), m.param("tok_emb"), tokens, m.params()[0].shard.offset)
+                              : embedding(tp, m.param("tok_emb"), tokens);  // (B, T, C)
   for (int l = 0; l < m.config().layers; ++l) {
     block_fn block = [&m, l, rc](tape& t, const var& in) { return llama_block(t, m, l, in, rc == recompute_mode::selective); };
     x = rc == recompute_mode::full ? checkpoint(tp, block, x) : block(tp, x);

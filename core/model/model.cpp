@@ -2,6 +2,7 @@
 // logits against the (tied or separate) output matrix -> fused cross-entropy.
 #include "core/model/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -9,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "core/model/mixed_precision.hpp"
+#include "core/model/tensor_parallel_ops.hpp"
+#include "core/parallel/collective.hpp"
 
 namespace wb {
 namespace {
@@ -34,31 +37,79 @@ recompute_mode recompute_from_string(const std::string& s) {
   throw std::invalid_argument(fmt::format("Invalid 'parallel.recompute' '{}': expected none, selective or full", s));
 }
 
-model::model(const model_config& cfg, uint64_t seed) : cfg_(cfg) {
+model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel) : cfg_(cfg) {
   if (!cfg.precision.empty() && cfg.precision != "fp32" && cfg.precision != "bf16")
     throw std::invalid_argument(fmt::format("Invalid 'model.precision' \"{}\": expected \"fp32\" or \"bf16\"", cfg.precision));
   auto layout = param_layout(cfg);
+  int tp = 1, tp_rank = 0;
+  if (tensor_parallel && tensor_parallel->world() > 1) {
+    tp_ = tensor_parallel, tp = tp_->world(), tp_rank = tp_->rank();
+    std::string err = tensor_parallel_error(cfg, tp);
+    if (!err.empty()) throw std::invalid_argument("Invalid tensor parallel layout: " + err);
+  }
+  std::vector<param_shard> shards;
   int64_t total = 0;
-  for (auto& s : layout) total += shape_numel(s.shape);
+  for (auto& s : layout) {
+    shards.push_back(tensor_parallel_shard(cfg, s, tp, tp_rank));
+    total += shape_numel(shard_shape(s, shards.back()));
+  }
   param_arena_ = tensor({total}, mem_category::parameters);
   grad_arena_ = tensor::zeros({total}, mem_category::gradients);
   int64_t off = 0;
   for (size_t i = 0; i < layout.size(); ++i) {
     const param_spec& s = layout[i];
-    int64_t n = shape_numel(s.shape);
-    var v = make_var(param_arena_.slice(off, off + n).reshape(s.shape), true);
-    v->grad() = grad_arena_.slice(off, off + n).reshape(s.shape);
+    const param_shard& sh = shards[i];
+    shape_t local = shard_shape(s, sh);
+    int64_t n = shape_numel(local);
+    var v = make_var(param_arena_.slice(off, off + n).reshape(local), true);
+    v->grad() = grad_arena_.slice(off, off + n).reshape(local);
     float* p = v->data.f32();
+    uint64_t stream = seed * 0x9E3779B97F4A7C15ull + i + 1;
     switch (s.init) {
-      case param_init::normal: fill_normal(p, n, s.init_std, seed * 0x9E3779B97F4A7C15ull + i + 1); break;
+      case param_init::normal:
+        if (sh.dim < 0) {
+          fill_normal(p, n, s.init_std, stream);
+        } else {
+          // The whole parameter's draws, then this rank's slice: every tp gives the same model.
+          std::vector<float> whole(size_t(shape_numel(s.shape)));
+          fill_normal(whole.data(), int64_t(whole.size()), s.init_std, stream);
+          int64_t rows = s.shape[0], cols = s.shape[1];
+          for (int64_t r = 0, k = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              if ((sh.dim == 0 ? r : c) - sh.offset >= 0 && (sh.dim == 0 ? r : c) - sh.offset < sh.size) p[k++] = whole[size_t(r * cols + c)];
+        }
+        break;
       case param_init::ones: v->data.fill(1); break;
       case param_init::zeros: v->data.zero(); break;
     }
     index_[s.name] = params_.size();
-    params_.push_back({s.name, v, s.decay});
+    params_.push_back({s.name, v, s.decay, s.shape, sh});
     off += n;
   }
 }
+
+void take_shard(const parameter& p, const float* whole, float* out) {
+  int64_t n = p.v->data.numel();
+  if (p.shard.dim < 0) {
+    std::copy(whole, whole + n, out);
+    return;
+  }
+  int64_t rows = p.global_shape[0], cols = p.global_shape[1];
+  if (p.shard.dim == 0) {
+    std::copy(whole + p.shard.offset * cols, whole + (p.shard.offset + p.shard.size) * cols, out);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy(whole + r * cols + p.shard.offset, whole + r * cols + p.shard.offset + p.shard.size, out + r * p.shard.size);
+}
+
+std::vector<int64_t> shard_offset(const parameter& p) {
+  std::vector<int64_t> off(p.global_shape.size(), 0);
+  if (p.shard.dim >= 0) off[size_t(p.shard.dim)] = p.shard.offset;
+  return off;
+}
+
+int model::tp_size() const { return tp_ ? tp_->world() : 1; }
 
 const var& model::param(const std::string& name) const {
   auto it = index_.find(name);
@@ -75,7 +126,12 @@ var model::loss(tape& tp, const tensor& tokens, const tensor& targets, recompute
   var ids = make_var(tokens);
   var x = cfg_.family == "gpt" ? gpt_hidden(tp, *this, ids, rc) : llama_hidden(tp, *this, ids, rc);  // (B, T, C)
   int64_t N = tokens.numel();
-  const var& head = cfg_.tied_embeddings ? params_[0].v : param("lm_head");  // (V, C)
+  const var& head = cfg_.tied_embeddings ? params_[0].v : param("lm_head");  // (V, C), or (V/tp, C)
+  if (tp_) {
+    var local_x = gemm_input(tp, *this, copy_to_tensor_parallel(tp, *tp_, reshape(tp, x, {N, cfg_.dim})));
+    var local_logits = linear(tp, *this, local_x, head);  // (N, V/tp)
+    return vocab_parallel_cross_entropy(tp, *tp_, local_logits, make_var(targets.reshape({N})), params_[0].shard.offset);
+  }
   var logits = linear(tp, *this, gemm_input(tp, *this, reshape(tp, x, {N, cfg_.dim})), head);  // (N, V)
   return cross_entropy(tp, logits, make_var(targets.reshape({N})));
 }

@@ -23,11 +23,19 @@ struct parameter {
   std::string name;
   var v;  // data and grad are views of the model's arenas
   bool decay;
+  shape_t global_shape;  // the whole parameter; v holds `shard` of it under tensor parallel
+  param_shard shard;     // dim -1: v is the whole parameter
 };
+
+class collective;
 
 class model {
  public:
-  model(const model_config& cfg, uint64_t seed);
+  // tensor_parallel: this rank's tp group (core/parallel/sub_collective.hpp); the model then
+  // allocates only its shard of each split parameter (tensor_parallel_shard), initialised to the
+  // same values as that slice of the single-process model, and its forward pass runs the
+  // Megatron-LM operators (core/model/tensor_parallel_ops.hpp). Null or a group of one: no split.
+  model(const model_config& cfg, uint64_t seed, collective* tensor_parallel = nullptr);
   const model_config& config() const { return cfg_; }
   // bf16 mixed precision (model.precision = "bf16"; mixed_precision.hpp), else fp32 throughout.
   bool bf16() const { return cfg_.precision == "bf16"; }
@@ -37,6 +45,8 @@ class model {
   const tensor& param_arena() const { return param_arena_; }  // (P)
   const tensor& grad_arena() const { return grad_arena_; }    // (P)
   void zero_grad() const { grad_arena_.zero(); }
+  collective* tensor_parallel() const { return tp_; }  // null when not split
+  int tp_size() const;
 
   // tokens, targets: i32 (B, T) with T <= seq_len; targets of -1 are ignored. Returns the mean
   // cross-entropy (1); call tp.backward(loss, scale) to accumulate into the gradient arena.
@@ -44,10 +54,17 @@ class model {
 
  private:
   model_config cfg_;
+  collective* tp_ = nullptr;
   tensor param_arena_, grad_arena_;
   std::vector<parameter> params_;
   std::unordered_map<std::string, size_t> index_;
 };
+
+// Copies the parameter's part of a whole (global_shape) tensor into `out` (v's shape): all of it
+// when the parameter is not split, its rows or columns under tensor parallel.
+void take_shard(const parameter& p, const float* whole, float* out);
+// The inverse for checkpoints: where p's data sits in the global tensor (one offset per dim).
+std::vector<int64_t> shard_offset(const parameter& p);
 
 // The family forward passes (llama.cpp, gpt.cpp): x (B, T, C) of final hidden states.
 var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc);

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel/collective.hpp"
+
 namespace wb {
 namespace {
 
@@ -79,6 +81,49 @@ std::vector<param_spec> param_layout(const model_config& c) {
   }
   if (!c.tied_embeddings) matrix("lm_head", {V, C});
   return p;
+}
+
+std::string tensor_parallel_error(const model_config& c, int tp) {
+  if (tp == 1) return "";
+  if (c.family != "llama")
+    return fmt::format("tensor parallel (parallel.tp = {}) is implemented for model.family 'llama' only, got '{}'; use parallel.tp = 1",
+                       tp, c.family);
+  if (tp < 1 || c.heads % tp || kv_heads_of(c) % tp)
+    return fmt::format("parallel.tp = {} must divide model.heads ({}) and model.kv_heads ({}): each rank computes whole heads",
+                       tp, c.heads, kv_heads_of(c));
+  if (tp > c.ffn || tp > c.vocab)
+    return fmt::format("parallel.tp = {} exceeds model.ffn ({}) or model.vocab ({})", tp, c.ffn, c.vocab);
+  return "";
+}
+
+param_shard tensor_parallel_shard(const model_config& c, const param_spec& p, int tp, int rank) {
+  if (tp == 1 || p.shape.size() != 2) return {-1, 0, p.shape.empty() ? 0 : p.shape[0]};
+  auto ends_with = [&](const char* s) {
+    std::string suf(s);
+    return p.name.size() >= suf.size() && p.name.compare(p.name.size() - suf.size(), suf.size(), suf) == 0;
+  };
+  int64_t HD = c.head_dim();
+  auto heads = [&](int64_t n_heads, int dim) {  // whole heads of HD rows / columns each
+    chunk h = chunk_range(size_t(n_heads), tp, rank);
+    return param_shard{dim, int64_t(h.begin) * HD, int64_t(h.size) * HD};
+  };
+  auto plain = [&](int64_t extent, int dim) {
+    chunk k = chunk_range(size_t(extent), tp, rank);
+    return param_shard{dim, int64_t(k.begin), int64_t(k.size)};
+  };
+  if (ends_with("attn.wq")) return heads(c.heads, 0);
+  if (ends_with("attn.wk") || ends_with("attn.wv")) return heads(kv_heads_of(c), 0);
+  if (ends_with("attn.wo")) return heads(c.heads, 1);
+  if (ends_with("mlp.w1") || ends_with("mlp.w3")) return plain(c.ffn, 0);
+  if (ends_with("mlp.w2")) return plain(c.ffn, 1);
+  if (p.name == "tok_emb" || p.name == "lm_head") return plain(c.vocab, 0);
+  throw std::logic_error(fmt::format("tensor_parallel_shard: no split known for parameter '{}'", p.name));
+}
+
+shape_t shard_shape(const param_spec& p, const param_shard& s) {
+  shape_t out = p.shape;
+  if (s.dim >= 0) out[size_t(s.dim)] = s.size;
+  return out;
 }
 
 long long param_count(const model_config& c) {

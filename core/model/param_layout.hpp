@@ -27,6 +27,22 @@ struct param_spec {
 // Weights are (out, in) as in Hugging Face and llm.c: y = x W^T.
 std::vector<param_spec> param_layout(const model_config& cfg);
 
+// Tensor parallel (Megatron-LM, Shoeybi et al. 2019): which slice of a parameter tensor-parallel
+// rank `rank` of `tp` holds. Llama only. Column-parallel wq, wk, wv, w1, w3 split their rows (output
+// features: whole heads, whole ffn units), row-parallel wo, w2 their columns (input features),
+// tok_emb and lm_head their rows (vocabulary parallel); norms are replicated (dim -1). Every split is
+// chunk_range of the global extent, so the shards of all ranks tile the parameter. Heads need
+// tp | heads and tp | kv_heads (GQA), and ffn and vocabulary need tp <= them.
+struct param_shard {
+  int dim = -1;        // -1: replicated, 0: rows, 1: columns
+  int64_t offset = 0;  // first global row / column held
+  int64_t size = 0;    // rows / columns held
+};
+param_shard tensor_parallel_shard(const model_config& cfg, const param_spec& p, int tp, int rank);
+shape_t shard_shape(const param_spec& p, const param_shard& s);
+// Empty when tp works for cfg, else what is wrong and what to do.
+std::string tensor_parallel_error(const model_config& cfg, int tp);
+
 // Closed form of the same count (no allocation), e.g. 8,030,261,248 for Llama 3 8B.
 long long param_count(const model_config& cfg);
 

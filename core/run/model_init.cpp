@@ -30,7 +30,7 @@ std::string model_initialize(model& m, const std::string& init) {
     check("intermediate_size", w.config.ffn, "ffn", want.ffn);
     check("vocab_size", w.config.vocab, "vocab", want.vocab);
     check("tie_word_embeddings", w.config.tied_embeddings, "tied_embeddings", want.tied_embeddings);
-    for (auto& p : m.params()) std::memcpy(p.v->data.f32(), w.tensors.at(p.name).data(), p.v->data.nbytes());
+    for (auto& p : m.params()) take_shard(p, w.tensors.at(p.name).data(), p.v->data.f32());
     return fmt::format("weights from Hugging Face {} ({})", dir, w.source_dtype);
   }
   if (init.rfind("ckpt:", 0) == 0) {

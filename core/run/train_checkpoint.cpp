@@ -11,6 +11,21 @@
 
 namespace wb {
 
+namespace {
+
+// The whole tensor (from however many slices it was written in), then this rank's part of it.
+void read_into_shard(const ckpt_reader& r, const std::string& name, const parameter& p, float* to, std::vector<float>& whole) {
+  if (p.shard.dim < 0) {
+    r.read_global(name, to);
+    return;
+  }
+  whole.resize(size_t(shape_numel(p.global_shape)));
+  r.read_global(name, whole.data());
+  take_shard(p, whole.data(), to);
+}
+
+}  // namespace
+
 nlohmann::json model_config_to_json(const model_config& c) {
   return {{"family", c.family}, {"layers", c.layers}, {"dim", c.dim}, {"heads", c.heads}, {"kv_heads", c.kv_heads},
           {"ffn", c.ffn}, {"vocab", c.vocab}, {"seq_len", c.seq_len}, {"tied_embeddings", c.tied_embeddings},
@@ -63,6 +78,31 @@ void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards) {
   shards.send(o.second_moment().f32(), o.shard().size * 4, 0, moment_tag);
 }
 
+void add_snapshot_slices(train_snapshot& s, const model_config& cfg, int tp, int tp_rank, const float* base) {
+  auto layout = param_layout(cfg);
+  std::vector<param_shard> shards;
+  size_t P = 0;
+  for (auto& spec : layout) {
+    shards.push_back(tensor_parallel_shard(cfg, spec, tp, tp_rank));
+    P += size_t(shape_numel(shard_shape(spec, shards.back())));
+  }
+  size_t offset = 0;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const param_spec& spec = layout[i];
+    const param_shard& sh = shards[i];
+    auto shape = shard_shape(spec, sh);
+    size_t n = size_t(shape_numel(shape));
+    if (tp_rank == 0 || sh.dim >= 0) {  // replicated: identical on every tp rank, written once
+      std::vector<int64_t> at(spec.shape.size(), 0);
+      if (sh.dim >= 0) at[size_t(sh.dim)] = sh.offset;
+      s.contents.tensors.push_back({"model." + spec.name, st_dtype::f32, shape, spec.shape, at, base + offset, tp_rank});
+      s.contents.tensors.push_back({"optim.m." + spec.name, st_dtype::f32, shape, spec.shape, at, base + P + offset, tp_rank});
+      s.contents.tensors.push_back({"optim.v." + spec.name, st_dtype::f32, shape, spec.shape, at, base + 2 * P + offset, tp_rank});
+    }
+    offset += n;
+  }
+}
+
 std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const trainer& tr, const data_loader& loader,
                                                     const checkpoint_meta& meta, std::unique_ptr<train_snapshot> reuse,
                                                     collective* shards) {
@@ -93,14 +133,7 @@ std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const traine
              {"model", model_config_to_json(meta.model)},
              {"tokenizer_path", meta.tokenizer_path},
              {"loader", {{"samples", ls.samples}, {"source_samples", ls.source_samples}, {"sources", names}}}};
-  const float* base = s->storage.data();
-  for (auto& p : m.params()) {
-    size_t offset = size_t(static_cast<const float*>(p.v->data.raw()) - params.f32());
-    auto shape = p.v->data.shape();
-    c.tensors.push_back({"model." + p.name, st_dtype::f32, shape, shape, {}, base + offset});
-    c.tensors.push_back({"optim.m." + p.name, st_dtype::f32, shape, shape, {}, base + P + offset});
-    c.tensors.push_back({"optim.v." + p.name, st_dtype::f32, shape, shape, {}, base + 2 * P + offset});
-  }
+  add_snapshot_slices(*s, m.config(), m.tp_size(), 0, s->storage.data());
   return s;
 }
 
@@ -114,7 +147,7 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
                                          expected.tokenizer_fingerprint));
   // Check everything before changing anything: a refused checkpoint leaves the run untouched.
   // Tensors may be whole or in slices written by several ranks of another layout.
-  struct copy { std::string name; float* to; };
+  struct copy { std::string name; float* to; const parameter* p; };
   std::vector<copy> copies;
   // The moments are read whole; a ZeRO-1 rank reads them into a temporary and keeps its shard.
   const adamw& opt = tr.optimizer();
@@ -126,7 +159,7 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
   const float* arena = m.param_arena().f32();
   for (auto& p : m.params()) {
     size_t offset = size_t(static_cast<const float*>(p.v->data.raw()) - arena);
-    const shape_t& want = p.v->data.shape();
+    const shape_t& want = p.global_shape;
     for (auto [prefix, target] : {std::pair{"model.", p.v->data.f32()}, std::pair{"optim.m.", m1 + offset},
                                   std::pair{"optim.v.", m2 + offset}}) {
       std::string name = prefix + p.name;
@@ -135,7 +168,7 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
       if (shape != want)
         throw std::runtime_error(fmt::format("{}: tensor '{}' has shape {}, the recipe's model needs {}", dir, name,
                                              shape_str(shape), shape_str(want)));
-      copies.push_back({name, target});
+      copies.push_back({name, target, &p});
     }
   }
   auto& st = man.at("state");
@@ -146,7 +179,8 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
       throw std::runtime_error(fmt::format("{}: saved with data sources {}, the recipe's mix differs", dir,
                                            nlohmann::json(names).dump()));
   loader_state ls{ld.at("samples"), ld.at("source_samples").get<std::vector<uint64_t>>()};
-  for (auto& c : copies) r.read_global(c.name, c.to);
+  std::vector<float> whole;
+  for (auto& c : copies) read_into_shard(r, c.name, *c.p, c.to, whole);
   if (sharded) {
     std::copy(m1 + own.begin, m1 + own.begin + own.size, opt.first_moment().f32());
     std::copy(m2 + own.begin, m2 + own.begin + own.size, opt.second_moment().f32());
@@ -162,11 +196,12 @@ void checkpoint_load_model(const std::string& dir, model& m) {
     std::string name = "model." + p.name;
     auto shape = r.global_shape(name);
     if (shape.empty()) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
-    if (shape != p.v->data.shape())
+    if (shape != p.global_shape)
       throw std::runtime_error(fmt::format("{}: tensor '{}' has shape {}, the recipe's model needs {}", dir, name,
-                                           shape_str(shape), shape_str(p.v->data.shape())));
+                                           shape_str(shape), shape_str(p.global_shape)));
   }
-  for (auto& p : m.params()) r.read_global("model." + p.name, p.v->data.f32());
+  std::vector<float> whole;
+  for (auto& p : m.params()) read_into_shard(r, "model." + p.name, p, p.v->data.f32(), whole);
 }
 
 async_checkpointer::async_checkpointer(std::string root, int keep)

@@ -7,6 +7,9 @@
 #include <optional>
 #include <fmt/format.h>
 
+#include "core/parallel/rank_layout.hpp"
+#include "core/parallel/sub_collective.hpp"
+
 #include "core/data/data_error.hpp"
 #include "core/data/data_loader.hpp"
 #include "core/model/model.hpp"
@@ -91,6 +94,27 @@ nlohmann::ordered_json memory_peaks() {
 
 }  // namespace
 
+// Tensor-parallel checkpoints: the writer (tp rank 0 of the first data-parallel replica) receives
+// each other tp rank's [params | m | v] and writes them as that rank's slices (add_snapshot_slices).
+static void send_shards_to_writer(collective& tp_group, const model& m, const trainer& tr) {
+  int64_t n = m.num_params();
+  tp_group.send(&n, sizeof n, 0, 0);
+  for (const tensor* a : {&m.param_arena(), &tr.optimizer().first_moment(), &tr.optimizer().second_moment()})
+    tp_group.send(a->f32(), size_t(n) * sizeof(float), 0, 0);
+}
+
+static void receive_shards_of_peers(collective& tp_group, train_snapshot& snap, const model_config& cfg) {
+  snap.peer_storage.resize(size_t(tp_group.world() - 1));
+  for (int peer = 1; peer < tp_group.world(); ++peer) {
+    int64_t n = 0;
+    tp_group.recv(&n, sizeof n, peer, 0);
+    auto& buf = snap.peer_storage[size_t(peer - 1)];
+    buf.resize(size_t(3 * n));
+    for (int k = 0; k < 3; ++k) tp_group.recv(buf.data() + size_t(k * n), size_t(n) * sizeof(float), peer, 0);
+    add_snapshot_slices(snap, cfg, tp_group.world(), peer, buf.data());
+  }
+}
+
 run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,
                       const run_observer& observer) {
   run_summary summary;
@@ -98,19 +122,34 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   collective* ranks = options.ranks && options.ranks->world() > 1 ? options.ranks : nullptr;
   const int world = ranks ? ranks->world() : 1;
   const bool lead = !ranks || ranks->rank() == 0;  // evaluates, writes metrics and checkpoints
-  if (r.parallel.global_batch % (world * r.parallel.microbatch) != 0)
+  // Tensor parallel inside data parallel, Megatron's order (core/parallel/rank_layout.hpp). With
+  // tp = 1 the data-parallel group is all ranks, over the backend's own collectives.
+  const int tp = ranks ? r.parallel.tp : 1;
+  if (world % tp)
+    throw std::runtime_error(fmt::format("Invalid 'parallel.tp' {}: expected a divisor of the number of ranks ({})", tp, world));
+  const rank_layout layout = make_rank_layout(tp, world / tp, 1, world);
+  const rank_coords me = layout.coords(ranks ? ranks->rank() : 0);
+  const int dp_size = layout.dp;
+  std::optional<sub_collective> tp_group, dp_group;
+  if (tp > 1) {
+    tp_group.emplace(*ranks, layout.tp_group(ranks->rank()), 100);
+    if (dp_size > 1) dp_group.emplace(*ranks, layout.dp_group(ranks->rank()), 200);
+  }
+  collective* dp = tp > 1 ? (dp_group ? &*dp_group : nullptr) : ranks;
+  const bool lead_tp_group = me.dp == 0;  // the tp ranks that evaluate and checkpoint with the lead
+  if (r.parallel.global_batch % (dp_size * r.parallel.microbatch) != 0)
     throw std::runtime_error(fmt::format("Invalid 'parallel.global_batch' {}: expected a multiple of microbatch x dp "
                                          "({} x {}) for {} data-parallel ranks",
-                                         r.parallel.global_batch, r.parallel.microbatch, world, world));
+                                         r.parallel.global_batch, r.parallel.microbatch, dp_size, dp_size));
 
   // Data first: a missing shard set or tokenizer mismatch is reported before any model memory.
   tokenizer tok = tokenizer_load(r.data.tokenizer);
-  data_loader loader = recipe_data_loader(r, tok, ranks ? ranks->rank() : 0, world);
+  data_loader loader = recipe_data_loader(r, tok, me.dp, dp_size);
   loader_options lo;
   lo.tokenizer_fingerprint = tokenizer_fingerprint(tok);
 
   backend.set_threads(r.train.threads);
-  model m(r.model, uint64_t(r.model.init_seed));
+  model m(r.model, uint64_t(r.model.init_seed), tp_group ? &*tp_group : nullptr);
   summary.params = m.num_params();
 
   // Checkpoints: where, and whether this run continues an earlier one.
@@ -138,7 +177,10 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   meta.tokenizer_path = r.data.tokenizer;
   meta.model = r.model;
   meta.recipe = options.recipe_json;
-  meta.layout = {{"dp", world}, {"tp", 1}, {"pp", 1}, {"ranks", world}, {"zero", ranks ? r.parallel.zero : 0}};
+  // ZeRO-1 shards AdamW state over the data-parallel ranks; with tensor parallelism it is not
+  // combined yet, so tp > 1 runs use the all-reduce path (zero = 0) and the layout records that.
+  const int zero = ranks && tp == 1 ? r.parallel.zero : 0;
+  meta.layout = {{"dp", dp_size}, {"tp", tp}, {"pp", 1}, {"ranks", world}, {"zero", zero}};
   meta.total_steps = steps;
 
   trainer_options to;
@@ -147,13 +189,13 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.microbatch = r.parallel.microbatch;
   to.recompute = recompute_from_string(r.parallel.recompute);
   to.nan_policy = r.train.nan_policy;
-  to.data_parallel = ranks;
-  to.zero = r.parallel.zero;  // cli/cmd_run refuses stages above 1 before this point
+  to.data_parallel = dp;
+  to.zero = zero;  // cli/cmd_run refuses stages above 1 before this point
   trainer tr(m, backend, to);
   long long first_step = 1;
   if (!resume_dir) summary.init = model_initialize(m, r.model.init);
   // Every replica starts from rank 0's weights, whatever the initialiser did elsewhere.
-  if (ranks && !resume_dir) ranks->broadcast(m.param_arena().f32(), m.param_arena().nbytes(), 0);
+  if (dp && !resume_dir) dp->broadcast(m.param_arena().f32(), m.param_arena().nbytes(), 0);
   if (resume_dir) {
     auto pos = checkpoint_restore(*resume_dir, m, tr, loader, meta);
     summary.resumed_from = pos.step;
@@ -166,7 +208,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     metrics.emplace((std::filesystem::path(options.run_dir) / "metrics.jsonl").string());
     if (resume_dir) metrics->write({{"resumed_from", *resume_dir}, {"step", summary.resumed_from}});
   }
-  const int rows = r.parallel.global_batch / world;  // this rank's share of each step
+  const int rows = r.parallel.global_batch / dp_size;  // this data-parallel rank's share of each step
   tensor tokens({rows, T}, mem_category::activations, dtype::i32), targets({rows, T}, mem_category::activations, dtype::i32);
   std::vector<uint32_t> batch;
   auto start = std::chrono::steady_clock::now();
@@ -207,15 +249,17 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     if (lead) metrics->write(j);
     if (lead && observer.on_step) observer.on_step(rep);
 
-    if (lead && ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps)) {
-      eval_report e = evaluate_valid(r, m, backend, loader, step);
-      nlohmann::ordered_json ej;
-      ej["step"] = step;
-      ej["eval_loss"] = e.loss;
-      for (auto& [name, loss] : e.by_source) ej["eval_loss_by_source"][name] = loss;
-      metrics->write(ej);
-      summary.evals.push_back(e);
-      if (observer.on_eval) observer.on_eval(e);
+    if (lead_tp_group && ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps)) {
+      eval_report e = evaluate_valid(r, m, backend, loader, step);  // tp > 1: every tp rank computes it together
+      if (lead) {
+        nlohmann::ordered_json ej;
+        ej["step"] = step;
+        ej["eval_loss"] = e.loss;
+        for (auto& [name, loss] : e.by_source) ej["eval_loss_by_source"][name] = loss;
+        metrics->write(ej);
+        summary.evals.push_back(e);
+        if (observer.on_eval) observer.on_eval(e);
+      }
     }
 
     bool stopping = options.stop && options.stop->load();
@@ -224,11 +268,13 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
       ranks->all_reduce_sum(&any, 1);
       stopping = any > 0;
     }
-    bool save = (r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping;
-    if (save && !lead) checkpoint_send_optimizer_shard(tr, *ranks);  // ZeRO-1: rank 0 gathers the moments
-    if (lead && save) {
+    bool checkpoint_now = (r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping;
+    if (checkpoint_now && zero >= 1 && !lead) checkpoint_send_optimizer_shard(tr, *ranks);  // ZeRO-1: rank 0 gathers the moments
+    if (checkpoint_now && tp > 1 && lead_tp_group && !lead) send_shards_to_writer(*tp_group, m, tr);
+    if (lead && checkpoint_now) {
       auto c0 = std::chrono::steady_clock::now();
-      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle(), ranks);
+      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle(), zero >= 1 ? ranks : nullptr);
+      if (tp > 1) receive_shards_of_peers(*tp_group, *snap, r.model);
       if (r.checkpoint.async && !stopping) writer->submit(std::move(snap));
       else {
         writer->wait();

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/parallel/data_parallel.hpp"
+#include "core/parallel/tensor_parallel_norm.hpp"
 #include "core/parallel/zero1.hpp"
 #include "core/train/grad_norm.hpp"
 #include "core/train/lr_schedule.hpp"
@@ -63,12 +64,12 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   r.loss = loss_sum / double(k);
   const bool zero1 = zero1_on(o_);
   grad_stats g;
-  if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm
+  if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm (tp = 1 only)
     zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads());
     r.loss = z.loss, g = z.stats;
   } else {
     if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
-    g = grad_norm(model_->grad_arena(), backend_->threads());
+    g = tensor_parallel_grad_norm(*model_, grad_norm(model_->grad_arena(), backend_->threads()));
   }
   r.grad_norm = g.norm;
   if (!g.finite || !std::isfinite(r.loss)) {

@@ -139,8 +139,7 @@ TEST_CASE("Ctrl-C interrupts a long call and clears a half-typed line, and Ctrl-
   w.p.type("\x03");
   CHECK_THAT(w.p.wait_for("wb> "), Catch::Contains("^C"));
   CHECK_THAT(w.line("3 + 3"), Catch::Contains("\r\n6\r\n"));  // the half-typed text is gone
-  w.p.type("\x04");
-  CHECK(w.p.wait_exit() == 0);
+  CHECK(w.p.send_eof_and_wait_exit() == 0);
 }
 
 TEST_CASE("history is kept in WB_HISTORY across sessions", "[repl][pty][history]") {
@@ -148,8 +147,7 @@ TEST_CASE("history is kept in WB_HISTORY across sessions", "[repl][pty][history]
   {
     repl w(llama3_8b, "h");
     w.line("r.parallel.zero");
-    w.p.type("\x04");
-    REQUIRE(w.p.wait_exit() == 0);
+    REQUIRE(w.p.send_eof_and_wait_exit() == 0);
   }
   std::ifstream in("h");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

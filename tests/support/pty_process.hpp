@@ -64,6 +64,18 @@ class pty_process {
   }
 
   // Waits for the program to exit; its exit status, or -1 after `seconds`.
+  // Ctrl-D: end of input at an empty prompt. The tty can swallow a ^D that arrives while the
+  // line editor is between reads (canonical mode turns it into a zero-length read nobody sees),
+  // so it is sent again each second until the program exits; the exit status, or -1.
+  int send_eof_and_wait_exit(double seconds = 10) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      type("\x04");
+      if (int status = wait_exit(1.0); status != -1) return status;
+    }
+    return -1;
+  }
+
   int wait_exit(double seconds = 10) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {

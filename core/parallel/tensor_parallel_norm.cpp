@@ -1,0 +1,28 @@
+// tensor_parallel_grad_norm: one two-element all-reduce over the tp group.
+#include "core/parallel/tensor_parallel_norm.hpp"
+
+#include <cmath>
+
+#include "core/parallel/collective.hpp"
+
+namespace wb {
+
+grad_stats tensor_parallel_grad_norm(const model& m, const grad_stats& local) {
+  collective* group = m.tensor_parallel();
+  if (!group) return local;
+  double replicated = 0;
+  for (const parameter& p : m.params()) {
+    if (p.shard.dim >= 0) continue;
+    const float* g = p.v->grad().f32();
+    for (int64_t i = 0, n = p.v->grad().numel(); i < n; ++i) replicated += double(g[i]) * double(g[i]);
+  }
+  // [split squares of this rank, not finite]; the replicated part is the same on every rank.
+  float sums[2] = {float(local.norm * local.norm - replicated), local.finite ? 0.0f : 1.0f};
+  group->all_reduce_sum(sums, 2);
+  grad_stats out;
+  out.finite = sums[1] == 0.0f && std::isfinite(sums[0]);
+  out.norm = std::sqrt(std::max(0.0, double(sums[0]) + replicated));
+  return out;
+}
+
+}  // namespace wb
