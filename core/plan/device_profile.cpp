@@ -157,6 +157,10 @@ device_profile device_profile_measure(compute_backend& be, int threads) {
   att.attrs.recompute_probs = true;
   double att_flops = 2.0 * (2.0 * T * T * HD) * NH * (T + 1) / (2.0 * T);
   p.attention_flops_per_s = att_flops / fastest([&] { be.forward(att); });
+  // Forward storing the probabilities for backward (recompute none).
+  op_call saving{op_kind::attention, {}, {q, kv, kv}, tensor({1, T, NH, HD}, mem_category::temporaries),
+                 {tensor({1, NH, T}, mem_category::temporaries), tensor({1, NH, T, T}, mem_category::temporaries)}};
+  p.attention_saving_flops_per_s = att_flops / fastest([&] { be.forward(saving); });
   // Backward, counted as twice the forward's FLOPs (dQ, dK, dV, dP): once with the probabilities
   // saved by the forward, once rebuilding them (selective recompute: one forward more).
   tensor dout({1, T, NH, HD}, mem_category::temporaries);
@@ -199,6 +203,7 @@ std::optional<device_profile> device_profile_load(const std::string& path) {
   p.memory_bytes = j.value("memory_bytes", 0.0);
   p.attention_flops_per_s = j.value("attention_flops_per_s", 0.0);
   p.attention_backward_flops_per_s = j.value("attention_backward_flops_per_s", 0.0);
+  p.attention_saving_flops_per_s = j.value("attention_saving_flops_per_s", 0.0);
   p.attention_recompute_flops_per_s = j.value("attention_recompute_flops_per_s", 0.0);
   for (auto& g : j.at("gemm")) p.gemm.push_back({g.at(0), g.at(1), g.at(2), g.at(3)});
   return p;
@@ -208,6 +213,7 @@ void device_profile_save(const device_profile& p, const std::string& path) {
   nlohmann::json j = {{"version", p.version}, {"backend", p.backend}, {"cpu", p.cpu}, {"threads", p.threads},
                       {"memory_bandwidth", p.memory_bandwidth}, {"memory_bytes", p.memory_bytes},
                       {"attention_flops_per_s", p.attention_flops_per_s},
+                      {"attention_saving_flops_per_s", p.attention_saving_flops_per_s},
                       {"attention_backward_flops_per_s", p.attention_backward_flops_per_s},
                       {"attention_recompute_flops_per_s", p.attention_recompute_flops_per_s},
                       {"gemm", nlohmann::json::array()}};

@@ -23,6 +23,7 @@ struct device_profile {
   std::vector<gemm_point> gemm;          // C(m,n) = A(m,k) B(k,n) f32, measured grid
   double memory_bandwidth = 0;           // bytes/s, read + write streaming over a large buffer
   double attention_flops_per_s = 0;      // the causal attention op, forward, counted as its GEMMs
+  double attention_saving_flops_per_s = 0;  // its forward when it also stores the probabilities
   double attention_backward_flops_per_s = 0;   // its backward with saved probabilities (2x forward FLOPs)
   double attention_recompute_flops_per_s = 0;  // its backward rebuilding them (selective, 3x forward FLOPs)
   double memory_bytes = 0;               // physical memory

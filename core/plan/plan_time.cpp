@@ -85,9 +85,14 @@ plan_time step_time(const model_config& c, const plan_layout& l, const instance_
   double half = (c.seq_len + 1.0) / (2.0 * c.seq_len);
   gemm_shape scores{c.seq_len, c.seq_len, c.head_dim(), (long long)heads};
   gemm_shape values{c.seq_len, c.head_dim(), c.seq_len, (long long)heads};
-  double fwd_attn = d.profile && d.profile->attention_flops_per_s > 0
-                        ? attention_core_flops(c, l.microbatch, l.tp, true) / d.profile->attention_flops_per_s
-                        : (d.gemm_seconds(scores, e) + d.gemm_seconds(values, e)) * half;
+  // On this machine, the attention kernel as measured: storing the probabilities (recompute none)
+  // or not; then no separate memory term for the scores.
+  bool measured_attn = d.profile && d.profile->attention_flops_per_s > 0;
+  double attn_rate = !measured_attn ? 0
+                     : l.recompute == "none" && d.profile->attention_saving_flops_per_s > 0 ? d.profile->attention_saving_flops_per_s
+                                                                                           : d.profile->attention_flops_per_s;
+  double fwd_attn = measured_attn ? attention_core_flops(c, l.microbatch, l.tp, true) / attn_rate
+                                  : (d.gemm_seconds(scores, e) + d.gemm_seconds(values, e)) * half;
   // Backward: measured on this machine's kernel when a profile has it (with saved or rebuilt
   // probabilities), else twice the forward (dQ, dK, dV and dP).
   double core_flops = attention_core_flops(c, l.microbatch, l.tp, true);
@@ -100,7 +105,7 @@ plan_time step_time(const model_config& c, const plan_layout& l, const instance_
   // writes and reads the scores.
   double saved = layer_activation_bytes(c, l, "selective");
   double fwd_mem = 2 * saved / d.memory_bandwidth;
-  if (l.recompute == "none") fwd_mem += 3 * tokens * c.heads / l.tp * double(c.seq_len) * e / d.memory_bandwidth;
+  if (l.recompute == "none" && !measured_attn) fwd_mem += 3 * tokens * c.heads / l.tp * double(c.seq_len) * e / d.memory_bandwidth;
   double bwd_mem = 2 * fwd_mem;
 
   double fwd = fwd_gemm + fwd_attn + fwd_mem;
