@@ -136,8 +136,14 @@ TEST_CASE("Ctrl-C interrupts a long call and clears a half-typed line, and Ctrl-
   CHECK_THAT(w.line("1 + 1"), Catch::Contains("\r\n2\r\n"));
   w.p.type("r.parallel.micr");
   REQUIRE_FALSE(w.p.wait_for("r.parallel.micr").empty());  // echoed: libedit has the text
-  w.p.type("\x03");
-  CHECK_THAT(w.p.wait_for("wb> "), Catch::Contains("^C"));
+  // A ^C the tty delivers while the line editor is between reads can be lost on a loaded machine:
+  // resend it (a second ^C on the cleared line changes nothing).
+  std::string cleared;
+  for (int attempt = 0; attempt < 5 && cleared.find("^C") == std::string::npos; ++attempt) {
+    w.p.type("\x03");
+    cleared += w.p.wait_for("wb> ", 2);
+  }
+  CHECK_THAT(cleared, Catch::Contains("^C"));
   CHECK_THAT(w.line("3 + 3"), Catch::Contains("\r\n6\r\n"));  // the half-typed text is gone
   CHECK(w.p.send_eof_and_wait_exit() == 0);
 }
