@@ -2,6 +2,8 @@
 // /proc/self/cmdline), so the ranks parse exactly what the user typed.
 #include "cli/local_launch.hpp"
 
+#include "backends/fabric/loopback_port.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -11,8 +13,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,18 +25,6 @@ extern "C" void forward_signal(int sig) {
     if (p > 0) ::kill(p, sig);
 }
 
-// A loopback port that was free a moment ago, for rank 0 to listen on.
-int free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
 
 }  // namespace
 

@@ -16,10 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "backends/fabric/fabric_collective.hpp"
+#include "backends/fabric/loopback_port.hpp"
 
 namespace {
 
@@ -29,17 +28,6 @@ int iterations_for(size_t bytes) { return int(std::clamp<size_t>((size_t(1) << 3
 
 double now_s() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
 
 void rank_main(int rank, int world, const wb::fabric_options& o, const std::vector<double>& mib) {
   wb::fabric_collective c(rank, world, o);
@@ -70,7 +58,7 @@ int run_allreduce(const std::string& provider, int world, const std::vector<doub
   wb::fabric_options o = wb::fabric_options_from_env();
   o.provider = provider;
   o.master_addr = "127.0.0.1";
-  o.master_port = free_port();
+  o.master_port = wb::free_loopback_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < world; ++r) {
     pid_t p = ::fork();

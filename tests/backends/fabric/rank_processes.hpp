@@ -10,13 +10,12 @@
 #include <string>
 #include <vector>
 
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "backends/fabric/fabric_collective.hpp"
+#include "backends/fabric/loopback_port.hpp"
 
 namespace wb::test {
 
@@ -26,24 +25,12 @@ struct rank_outcome {
   double exited_at = 0;   // seconds since the ranks were started
 };
 
-// A TCP port that was free a moment ago (the kernel picks it), for MASTER_PORT.
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
 
 inline fabric_options loopback_options(const std::string& provider, double timeout_s = 20) {
   fabric_options o;
   o.provider = provider;
   o.master_addr = "127.0.0.1";
-  o.master_port = free_port();
+  o.master_port = free_loopback_port();
   o.timeout_s = timeout_s;
   o.op_timeout_s = 120;
   o.bootstrap_timeout_s = 30;
