@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "tests/support/lm_batch.hpp"
 #include "backends/cpu/cpu_backend.hpp"
 #include "core/parallel/data_parallel.hpp"
 #include "core/parallel/local_collective.hpp"
@@ -32,16 +33,7 @@ trainer_options options() {
 
 // Rows [first, first + rows) of a fixed random language-modelling batch of 8 rows.
 std::pair<tensor, tensor> rows_of_batch(int first, int rows, int step) {
-  const int T = 16, V = 32;
-  tensor tok({rows, T}, mem_category::temporaries, dtype::i32), tgt({rows, T}, mem_category::temporaries, dtype::i32);
-  std::mt19937 rng(uint32_t(1000 + step));
-  std::vector<int32_t> seq(T + 1);
-  for (int b = 0; b < 8; ++b) {
-    for (auto& s : seq) s = int32_t(rng() % V);
-    if (b < first || b >= first + rows) continue;
-    for (int t = 0; t < T; ++t) tok.i32()[(b - first) * T + t] = seq[size_t(t)], tgt.i32()[(b - first) * T + t] = seq[size_t(t) + 1];
-  }
-  return {tok, tgt};
+  return wb::test::lm_batch_rows(first, rows, uint32_t(1000 + step), 32);
 }
 
 }  // namespace

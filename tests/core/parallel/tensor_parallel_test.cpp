@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "tests/support/lm_batch.hpp"
 #include "backends/cpu/cpu_backend.hpp"
 #include "core/parallel/local_collective.hpp"
 #include "core/parallel/rank_layout.hpp"
@@ -38,19 +39,8 @@ trainer_options options() {
 
 // Rows [first, first + rows) of a fixed random batch of 8 rows; some targets are -1 (ignored).
 std::pair<tensor, tensor> rows_of_batch(int first, int rows, int step) {
-  const int T = 16, V = 33;
-  tensor tok({rows, T}, mem_category::temporaries, dtype::i32), tgt({rows, T}, mem_category::temporaries, dtype::i32);
-  std::mt19937 rng(uint32_t(2000 + step % 2));  // two batches, repeated: the model memorises them
-  std::vector<int32_t> seq(T + 1);
-  for (int b = 0; b < 8; ++b) {
-    for (auto& s : seq) s = int32_t(rng() % V);
-    if (b < first || b >= first + rows) continue;
-    for (int t = 0; t < T; ++t) {
-      tok.i32()[(b - first) * T + t] = seq[size_t(t)];
-      tgt.i32()[(b - first) * T + t] = t == 3 ? -1 : seq[size_t(t) + 1];
-    }
-  }
-  return {tok, tgt};
+  // Two batches, repeated: the model memorises them.
+  return wb::test::lm_batch_rows(first, rows, uint32_t(2000 + step % 2), 33, 3);
 }
 
 const int steps = 8;
