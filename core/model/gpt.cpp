@@ -30,16 +30,23 @@ var gpt_block(tape& tp, const model& m, int l, const var& x, bool recompute_prob
 
 }  // namespace
 
-var gpt_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
-  int64_t T = tokens->data.dim(1);
-  tensor pos({T}, mem_category::activations, dtype::i32);  // positions 0..T-1
-  for (int64_t t = 0; t < T; ++t) pos.i32()[t] = int32_t(t);
-  var x = add(tp, embedding(tp, m.param("wte"), tokens), embedding(tp, m.param("wpe"), make_var(pos)));  // (B, T, C) + (T, C)
-  for (int l = 0; l < m.config().layers; ++l) {
+var gpt_span(tape& tp, const model& m, const var& input, layer_span span, recompute_mode rc) {
+  var x = input;
+  if (span.embed) {
+    int64_t T = input->data.dim(1);
+    tensor pos({T}, mem_category::activations, dtype::i32);  // positions 0..T-1
+    for (int64_t t = 0; t < T; ++t) pos.i32()[t] = int32_t(t);
+    x = add(tp, embedding(tp, m.param("wte"), input), embedding(tp, m.param("wpe"), make_var(pos)));  // (B, T, C) + (T, C)
+  }
+  for (int l = span.first; l < span.last; ++l) {
     block_fn block = [&m, l, rc](tape& t, const var& in) { return gpt_block(t, m, l, in, rc == recompute_mode::selective); };
     x = rc == recompute_mode::full ? checkpoint(tp, block, x) : block(tp, x);
   }
-  return layernorm(tp, x, m.param("ln_f.w"), m.param("ln_f.b"), float(m.config().norm_eps));
+  return span.head ? layernorm(tp, x, m.param("ln_f.w"), m.param("ln_f.b"), float(m.config().norm_eps)) : x;
+}
+
+var gpt_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
+  return gpt_span(tp, m, tokens, {0, m.config().layers, true, true}, rc);
 }
 
 }  // namespace wb

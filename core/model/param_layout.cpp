@@ -126,6 +126,29 @@ shape_t shard_shape(const param_spec& p, const param_shard& s) {
   return out;
 }
 
+bool is_tied_copy(const model_config& c, const pipeline_stage& st, const std::string& name) {
+  return c.tied_embeddings && st.holds_head() && !st.holds_embedding() && name == (c.family == "gpt" ? "wte" : "tok_emb");
+}
+
+std::vector<size_t> stage_param_indices(const model_config& c, const pipeline_stage& st) {
+  auto layout = param_layout(c);
+  std::vector<bool> layer_held(size_t(c.layers), false);
+  for (int j = 0; j < st.virtual_stages; ++j) {
+    layer_span s = stage_chunk_span(st, c.layers, j);
+    for (int l = s.first; l < s.last; ++l) layer_held[size_t(l)] = true;
+  }
+  std::vector<size_t> out;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const std::string& n = layout[i].name;
+    bool held;
+    if (n.rfind("layers.", 0) == 0) held = layer_held[size_t(std::stoi(n.substr(7)))];
+    else if (n == "tok_emb" || n == "wte" || n == "wpe") held = st.holds_embedding() || is_tied_copy(c, st, n);
+    else held = st.holds_head();  // norm, ln_f.w, ln_f.b, lm_head
+    if (held) out.push_back(i);
+  }
+  return out;
+}
+
 long long param_count(const model_config& c) {
   check(c);
   long long C = c.dim, V = c.vocab, F = c.ffn, L = c.layers, Q = C / c.heads * c.heads, KV = C / c.heads * kv_heads_of(c);

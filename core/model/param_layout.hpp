@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/pipeline_stage.hpp"
 #include "core/recipe/recipe.hpp"
 #include "core/tensor/tensor.hpp"
 
@@ -42,6 +43,14 @@ param_shard tensor_parallel_shard(const model_config& cfg, const param_spec& p, 
 shape_t shard_shape(const param_spec& p, const param_shard& s);
 // Empty when tp works for cfg, else what is wrong and what to do.
 std::string tensor_parallel_error(const model_config& cfg, int tp);
+
+// Pipeline parallel: the indices into param_layout(cfg) of the parameters `stage` holds, in layout
+// order: the layers of its chunks, the embedding on stage 0 (and GPT's positions), the final norm and
+// output layer on the last stage. A tied output layer on a later stage than the embedding is held
+// there too, as its own copy (is_tied_copy).
+std::vector<size_t> stage_param_indices(const model_config& cfg, const pipeline_stage& stage);
+// Whether `name` is the last stage's own copy of the embedding a tied output layer reads.
+bool is_tied_copy(const model_config& cfg, const pipeline_stage& stage, const std::string& name);
 
 // Closed form of the same count (no allocation), e.g. 8,030,261,248 for Llama 3 8B.
 long long param_count(const model_config& cfg);
