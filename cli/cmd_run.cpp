@@ -20,6 +20,7 @@
 #include "cli/local_launch.hpp"
 #include "core/parallel/launch_env.hpp"
 #include "core/model/param_layout.hpp"
+#include "core/model/pipeline_stage.hpp"
 #include "core/recipe/canonical.hpp"
 #include "core/run/machine.hpp"
 #include "core/run/rehearsal.hpp"
@@ -105,23 +106,29 @@ void draw(const step_report& s, bool tty, long long log_every) {
   else std::fprintf(stderr, "%s%s\n", log_prefix.c_str(), line.c_str());
 }
 
-// The runtime executes data and tensor parallel: the layout must be tp x dp = ranks, pp = 1 (and tp
-// a layout the model can split). Prints the error at the recipe's line and returns false when not.
+// The runtime executes data, tensor and pipeline parallel: the layout must be tp x dp x pp = ranks
+// (with a tp the model can split, a pp x virtual_stages that divides its layers, and for the
+// interleaved schedule microbatches per step a multiple of pp). Prints the error at the recipe's
+// line and returns false when not.
 bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const std::string& path, int ranks,
                             const std::string& source) {
   auto where = [&](const char* key) {
     auto* at = res.tree.at_path(key);
     return at ? at->loc.str() : path;
   };
-  if (r.parallel.pp != 1) {
-    std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: pipeline parallel is not implemented yet in multi-process runs "
-                         "(data and tensor parallel are), expected 1, got %d\n  hint: add parallel.pp=1 parallel.dp=%d\n",
-                 where("parallel.pp").c_str(), r.parallel.pp, r.parallel.pp, ranks / std::max(r.parallel.tp, 1));
-    return false;
-  }
   if (r.parallel.tp < 1 || ranks % r.parallel.tp) {
     std::fprintf(stderr, "%s: Invalid 'parallel.tp' %d: expected a divisor of the number of ranks (%d, from %s)\n",
                  where("parallel.tp").c_str(), r.parallel.tp, ranks, source.c_str());
+    return false;
+  }
+  if (r.parallel.pp < 1 || ranks % (r.parallel.tp * r.parallel.pp)) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: expected parallel.tp x parallel.pp (%d x %d) to divide the number of "
+                         "ranks (%d, from %s)\n",
+                 where("parallel.pp").c_str(), r.parallel.pp, r.parallel.tp, r.parallel.pp, ranks, source.c_str());
+    return false;
+  }
+  if (std::string err = pipeline_stage_error(r.model.layers, r.parallel.pp, r.parallel.virtual_stages); !err.empty()) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: %s\n", where("parallel.pp").c_str(), r.parallel.pp, err.c_str());
     return false;
   }
   if (std::string err = tensor_parallel_error(r.model, r.parallel.tp); !err.empty()) {
@@ -134,13 +141,24 @@ bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const s
                  where("parallel.zero").c_str(), r.parallel.zero, r.parallel.zero, r.parallel.zero);
     return false;
   }
-  int dp = ranks / r.parallel.tp;
+  int model_parallel = r.parallel.tp * r.parallel.pp, dp = ranks / model_parallel;
   if (r.parallel.dp != dp) {
-    std::string expected = r.parallel.tp == 1 ? fmt::format("the number of ranks ({}, from {})", ranks, source)
-                                              : fmt::format("the number of ranks ({}, from {}) / parallel.tp ({}) = {}", ranks,
-                                                            source, r.parallel.tp, dp);
+    std::string expected = model_parallel == 1
+                               ? fmt::format("the number of ranks ({}, from {})", ranks, source)
+                               : fmt::format("the number of ranks ({}, from {}) / (parallel.tp x parallel.pp = {}) = {}", ranks,
+                                             source, model_parallel, dp);
     std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected %s, got %d\n  hint: add parallel.dp=%d\n",
                  where("parallel.dp").c_str(), r.parallel.dp, expected.c_str(), r.parallel.dp, dp);
+    return false;
+  }
+  if (r.parallel.virtual_stages > 1 && r.parallel.microbatch > 0 && dp > 0 &&
+      (r.parallel.global_batch / (dp * r.parallel.microbatch)) % r.parallel.pp) {
+    int m = r.parallel.global_batch / (dp * r.parallel.microbatch);
+    std::fprintf(stderr, "%s: Invalid 'parallel.virtual_stages' %d: the interleaved schedule needs the microbatches per step "
+                         "(global_batch / (dp x microbatch) = %d) to be a multiple of parallel.pp (%d)\n  hint: add "
+                         "parallel.virtual_stages=1, or a global_batch that is a multiple of %d\n",
+                 where("parallel.virtual_stages").c_str(), r.parallel.virtual_stages, m, r.parallel.pp,
+                 dp * r.parallel.microbatch * r.parallel.pp);
     return false;
   }
   return true;
