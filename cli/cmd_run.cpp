@@ -20,7 +20,6 @@
 #include "cli/local_launch.hpp"
 #include "core/parallel/launch_env.hpp"
 #include "core/model/param_layout.hpp"
-#include "core/model/pipeline_stage.hpp"
 #include "core/recipe/canonical.hpp"
 #include "core/run/machine.hpp"
 #include "core/run/rehearsal.hpp"
@@ -106,10 +105,10 @@ void draw(const step_report& s, bool tty, long long log_every) {
   else std::fprintf(stderr, "%s%s\n", log_prefix.c_str(), line.c_str());
 }
 
-// The runtime executes data, tensor and pipeline parallel: the layout must be tp x dp x pp = ranks
-// (with a tp the model can split, a pp x virtual_stages that divides its layers, and for the
-// interleaved schedule microbatches per step a multiple of pp). Prints the error at the recipe's
-// line and returns false when not.
+// The runtime executes data, tensor and pipeline parallel: the layout must be tp x dp x pp = ranks,
+// with a tp the model can split (the recipe's own checks, core/recipe/layout_check.cpp, already
+// asked pp x virtual_stages to divide the layers and the interleaved schedule's microbatches to be
+// a multiple of pp). Prints the error at the recipe's line and returns false when not.
 bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const std::string& path, int ranks,
                             const std::string& source) {
   auto where = [&](const char* key) {
@@ -125,10 +124,6 @@ bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const s
     std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: expected parallel.tp x parallel.pp (%d x %d) to divide the number of "
                          "ranks (%d, from %s)\n",
                  where("parallel.pp").c_str(), r.parallel.pp, r.parallel.tp, r.parallel.pp, ranks, source.c_str());
-    return false;
-  }
-  if (std::string err = pipeline_stage_error(r.model.layers, r.parallel.pp, r.parallel.virtual_stages); !err.empty()) {
-    std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: %s\n", where("parallel.pp").c_str(), r.parallel.pp, err.c_str());
     return false;
   }
   if (std::string err = tensor_parallel_error(r.model, r.parallel.tp); !err.empty()) {
@@ -149,16 +144,6 @@ bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const s
                                              source, model_parallel, dp);
     std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected %s, got %d\n  hint: add parallel.dp=%d\n",
                  where("parallel.dp").c_str(), r.parallel.dp, expected.c_str(), r.parallel.dp, dp);
-    return false;
-  }
-  if (r.parallel.virtual_stages > 1 && r.parallel.microbatch > 0 && dp > 0 &&
-      (r.parallel.global_batch / (dp * r.parallel.microbatch)) % r.parallel.pp) {
-    int m = r.parallel.global_batch / (dp * r.parallel.microbatch);
-    std::fprintf(stderr, "%s: Invalid 'parallel.virtual_stages' %d: the interleaved schedule needs the microbatches per step "
-                         "(global_batch / (dp x microbatch) = %d) to be a multiple of parallel.pp (%d)\n  hint: add "
-                         "parallel.virtual_stages=1, or a global_batch that is a multiple of %d\n",
-                 where("parallel.virtual_stages").c_str(), r.parallel.virtual_stages, m, r.parallel.pp,
-                 dp * r.parallel.microbatch * r.parallel.pp);
     return false;
   }
   return true;

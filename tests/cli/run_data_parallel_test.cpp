@@ -102,16 +102,16 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
   CHECK(dp.status == 1);
   CHECK_THAT(dp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (2, from --nproc), got 1"));
   CHECK_THAT(dp.out, Catch::Contains("hint: add parallel.dp=2"));
-  auto pp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=1 parallel.pp=2"));
+  auto pp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=2 parallel.tp=2 parallel.pp=2 model.layers=2"));
   CHECK(pp.status == 1);
-  CHECK_THAT(pp.out, Catch::Contains("Invalid 'parallel.pp' 2: pipeline parallel is not implemented yet in multi-process "
-                                     "runs (data and tensor parallel are), expected 1, got 2"));
+  CHECK_THAT(pp.out, Catch::Contains("Invalid 'parallel.pp' 2: expected parallel.tp x parallel.pp (2 x 2) to divide the number "
+                                     "of ranks (2, from --nproc)"));
   auto tp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.tp=4 model.heads=8 model.kv_heads=4"));
   CHECK(tp.status == 1);
   CHECK_THAT(tp.out, Catch::Contains("Invalid 'parallel.tp' 4: expected a divisor of the number of ranks (2, from --nproc)"));
   auto tpdp = run_command(wb_cmd("run small.lua --out x --nproc 4 parallel.tp=2"));
   CHECK(tpdp.status == 1);
-  CHECK_THAT(tpdp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (4, from --nproc) / parallel.tp (2) = 2, got 1"));
+  CHECK_THAT(tpdp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (4, from --nproc) / (parallel.tp x parallel.pp = 2) = 2, got 1"));
   auto zero = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=2 parallel.zero=2"));
   CHECK(zero.status == 1);
   CHECK_THAT(zero.out, Catch::Contains("command line (parallel.zero=2): Invalid 'parallel.zero' 2: ZeRO stage 2 is not implemented yet "
