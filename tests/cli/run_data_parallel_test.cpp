@@ -119,13 +119,16 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
   CHECK_THAT(zero.out, Catch::Contains("hint: add parallel.zero=1"));
 }
 
-TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error naming it", "[cli][run][dp][failure]") {
+namespace {
+
+// Kills rank 1 of a 2-rank run of `layout` once it trains; the job must end naming it.
+void check_killed_rank_is_named(const std::string& layout) {
   small_run s;
   std::string log = "killed.log";
   pid_t launcher = fork();
   if (launcher == 0) {
     setenv("WB_FABRIC_TIMEOUT", "3", 1);
-    std::string cmd = "exec " + wb_cmd("run small.lua --out killed --nproc 2 parallel.dp=2 train.steps=100000 "
+    std::string cmd = "exec " + wb_cmd("run small.lua --out killed --nproc 2 " + layout + " train.steps=100000 "
                                        "train.eval_every=0 checkpoint.every=0") + " > " + log + " 2>&1";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
     _exit(127);
@@ -156,4 +159,14 @@ TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error nami
   CHECK_THAT(out, Catch::Contains("[rank 0/2] wb run: "));
   CHECK_THAT(out, Catch::Contains("rank 1 exited or lost its connection"));
   CHECK(seconds < 3 + 5);  // WB_FABRIC_TIMEOUT plus margin; a closed socket is noticed at once
+}
+
+}  // namespace
+
+TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error naming it", "[cli][run][dp][failure]") {
+  check_killed_rank_is_named("parallel.dp=2");
+}
+
+TEST_CASE("a pipeline stage killed during wb run --nproc 2 parallel.pp=2 ends the job naming it", "[cli][run][pp][failure]") {
+  check_killed_rank_is_named("parallel.dp=1 parallel.pp=2");
 }
