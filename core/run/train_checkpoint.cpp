@@ -54,8 +54,8 @@ namespace {
 // Tag of the ZeRO-1 moment messages (collective.hpp: tags < 2^16; no other user sends in train_run).
 constexpr uint32_t moment_tag = 0x7a31;
 
-// The moments' whole (P) each into m_out and v_out on rank 0. Unsharded: a copy. Sharded (ZeRO-1):
-// rank 0's own shard is copied and every other rank's is received from it.
+}  // namespace
+
 void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_out, float* v_out) {
   const adamw& o = tr.optimizer();
   chunk own = o.shard();
@@ -68,8 +68,6 @@ void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_ou
     shards->recv(v_out + c.begin, c.size * 4, r, moment_tag);
   }
 }
-
-}  // namespace
 
 void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards) {
   const adamw& o = tr.optimizer();

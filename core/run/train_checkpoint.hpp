@@ -56,6 +56,10 @@ std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const traine
                                                     const checkpoint_meta& meta,
                                                     std::unique_ptr<train_snapshot> reuse = nullptr,
                                                     collective* shards = nullptr);
+// The optimizer's whole (P) moments into m_out and v_out on rank 0 of `shards` (the data-parallel
+// group): a copy, or under ZeRO-1 its own shard plus every other rank's, which calls
+// checkpoint_send_optimizer_shard at the same time.
+void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_out, float* v_out);
 // A non-zero rank's part of checkpoint_snapshot: sends its moment shard to rank 0 (nothing when the
 // optimizer is not sharded).
 void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards);

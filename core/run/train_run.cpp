@@ -104,11 +104,20 @@ nlohmann::ordered_json memory_peaks() {
 // slices (add_snapshot_slices). Tag: collective.hpp's user space; nothing else in train_run uses it.
 constexpr uint32_t shard_tag = 0x7a32;
 
-static void send_shards_to_writer(collective& ranks, const model& m, const trainer& tr) {
+// `moments`: under ZeRO-1 the data-parallel group whose shards are gathered first (its other ranks
+// call checkpoint_send_optimizer_shard), else null.
+static void send_shards_to_writer(collective& ranks, const model& m, const trainer& tr, collective* moments) {
   int64_t n = m.num_params();
   ranks.send(&n, sizeof n, 0, shard_tag);
-  for (const tensor* a : {&m.param_arena(), &tr.optimizer().first_moment(), &tr.optimizer().second_moment()})
-    ranks.send(a->f32(), size_t(n) * sizeof(float), 0, shard_tag);
+  ranks.send(m.param_arena().f32(), size_t(n) * sizeof(float), 0, shard_tag);
+  if (!moments) {
+    for (const tensor* a : {&tr.optimizer().first_moment(), &tr.optimizer().second_moment()})
+      ranks.send(a->f32(), size_t(n) * sizeof(float), 0, shard_tag);
+    return;
+  }
+  std::vector<float> whole(2 * size_t(n));
+  gather_optimizer_moments(tr, moments, whole.data(), whole.data() + n);
+  for (int k = 0; k < 2; ++k) ranks.send(whole.data() + size_t(k * n), size_t(n) * sizeof(float), 0, shard_tag);
 }
 
 static void receive_shards_of_peers(collective& ranks, const rank_layout& layout, train_snapshot& snap, const recipe& r) {
@@ -191,9 +200,10 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   meta.tokenizer_path = r.data.tokenizer;
   meta.model = r.model;
   meta.recipe = options.recipe_json;
-  // ZeRO-1 shards AdamW state over the data-parallel ranks; with tensor or pipeline parallelism it is
-  // not combined yet, so those runs use the all-reduce path (zero = 0) and the layout records that.
-  const int zero = ranks && tp == 1 && pp == 1 ? r.parallel.zero : 0;
+  // ZeRO-1 shards AdamW state over the data-parallel ranks (of each pipeline stage); with tensor
+  // parallelism it is not combined yet, so tp > 1 runs use the all-reduce path (zero = 0) and the
+  // layout records that.
+  const int zero = ranks && tp == 1 ? r.parallel.zero : 0;
   meta.layout = {{"dp", dp_size}, {"tp", tp}, {"pp", pp}, {"virtual_stages", stage.virtual_stages}, {"ranks", world},
                  {"zero", zero}};
   meta.total_steps = steps;
@@ -286,11 +296,13 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
       stopping = any > 0;
     }
     bool checkpoint_now = (r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping;
-    if (checkpoint_now && zero >= 1 && !lead) checkpoint_send_optimizer_shard(tr, *ranks);  // ZeRO-1: rank 0 gathers the moments
-    if (checkpoint_now && tp * pp > 1 && first_replica && !lead) send_shards_to_writer(*ranks, m, tr);
+    // ZeRO-1: the first replica's rank of each stage gathers its data-parallel group's moments
+    const bool sharded = zero >= 1 && dp_size > 1;
+    if (checkpoint_now && sharded && !first_replica) checkpoint_send_optimizer_shard(tr, *dp);
+    if (checkpoint_now && tp * pp > 1 && first_replica && !lead) send_shards_to_writer(*ranks, m, tr, sharded ? dp : nullptr);
     if (lead && checkpoint_now) {
       auto c0 = std::chrono::steady_clock::now();
-      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle(), zero >= 1 ? ranks : nullptr);
+      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle(), sharded ? dp : nullptr);
       if (tp * pp > 1) receive_shards_of_peers(*ranks, layout, *snap, r);
       if (r.checkpoint.async && !stopping) writer->submit(std::move(snap));
       else {

@@ -131,11 +131,23 @@ grad_stats pipeline_grad_norm(const model& m, collective& pipeline, const grad_s
     const float* g = p.v->grad().f32();
     for (int64_t i = 0, n = p.v->grad().numel(); i < n; ++i) squares -= double(g[i]) * double(g[i]);
   }
-  grad_stats stage = tensor_parallel_grad_norm(m, {std::sqrt(std::max(0.0, squares)), local.finite});
+  return pipeline_sum_norms(pipeline, tensor_parallel_grad_norm(m, {std::sqrt(std::max(0.0, squares)), local.finite}));
+}
+
+grad_stats pipeline_sum_norms(collective& pipeline, const grad_stats& stage) {
   // [squares of this stage, not finite], summed over the stages
   float sums[2] = {float(stage.norm * stage.norm), stage.finite ? 0.0f : 1.0f};
   pipeline.all_reduce_sum(sums, 2);
   return {std::sqrt(std::max(0.0, double(sums[0]))), sums[1] == 0.0f && std::isfinite(sums[0])};
+}
+
+std::vector<chunk> tied_copy_ranges(const model& m) {
+  std::vector<chunk> out;
+  const float* arena = m.param_arena().f32();
+  for (const parameter& p : m.params())
+    if (p.tied_copy)
+      out.push_back({size_t(static_cast<const float*>(p.v->data.raw()) - arena), size_t(p.v->data.numel())});
+  return out;
 }
 
 }  // namespace wb

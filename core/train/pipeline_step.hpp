@@ -28,4 +28,10 @@ void pipeline_sum_tied_gradients(const model& m, collective& pipeline);
 // the stages' squares summed; finite only when every rank's gradient is.
 grad_stats pipeline_grad_norm(const model& m, collective& pipeline, const grad_stats& local);
 
+// The same from a stage's norm that already excludes the tied copy and covers the stage's whole
+// model-parallel part (ZeRO-1: zero1_reduce_gradients with uncounted = tied_copy_ranges).
+grad_stats pipeline_sum_norms(collective& pipeline, const grad_stats& stage);
+// Where the tied embedding's copy sits in the model's arenas (empty on other stages).
+std::vector<chunk> tied_copy_ranges(const model& m);
+
 }  // namespace wb

@@ -33,8 +33,6 @@ bool zero1_on(const trainer_options& o) {
   if (!o.data_parallel || o.data_parallel->world() == 1) return false;
   if (o.zero > 1)
     throw std::invalid_argument(fmt::format("ZeRO stage {} is not implemented (stages 0 and 1 are)", o.zero));
-  if (o.zero == 1 && o.pipeline && o.pipeline->world() > 1)
-    throw std::invalid_argument("ZeRO stage 1 is not combined with pipeline parallel yet; set parallel.zero = 0");
   return o.zero == 1;
 }
 
@@ -75,8 +73,9 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   const bool zero1 = zero1_on(o_);
   grad_stats g;
   if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm (tp = 1 only)
-    zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads());
-    r.loss = z.loss, g = z.stats;
+    zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads(),
+                                               pipelined ? tied_copy_ranges(*model_) : std::vector<chunk>{});
+    r.loss = z.loss, g = pipelined ? pipeline_sum_norms(*o_.pipeline, z.stats) : z.stats;
   } else {
     if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
     grad_stats local = grad_norm(model_->grad_arena(), backend_->threads());

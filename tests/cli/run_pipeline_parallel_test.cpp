@@ -78,13 +78,19 @@ TEST_CASE("checkpoints move between pipeline stages, one process and tensor para
   auto reference = values("ref/metrics.jsonl", "loss");
   REQUIRE(run_command(wb_cmd("run small.lua --out pp2 --nproc 2 parallel.pp=2 checkpoint.every=6")).status == 0);
   REQUIRE(run_command(wb_cmd("run small.lua --out pp1 checkpoint.every=6")).status == 0);
+  // ZeRO-1 (the recipe default) shards each stage's moments over its two replicas
+  REQUIRE(run_command(wb_cmd("run small.lua --out dppp --nproc 4 parallel.dp=2 parallel.pp=2 parallel.microbatch=2 "
+                             "checkpoint.every=6")).status == 0);
   struct resume_case {
     const char* name;
     std::string args;
   };
   for (auto& c : {resume_case{"pp=2 -> one process", "--out a --resume pp2/checkpoints/step-00000006"},
                   resume_case{"pp=2 -> tp=2", "--out b --nproc 2 parallel.tp=2 --resume pp2/checkpoints/step-00000006"},
-                  resume_case{"one process -> pp=2", "--out c --nproc 2 parallel.pp=2 --resume pp1/checkpoints/step-00000006"}}) {
+                  resume_case{"one process -> pp=2", "--out c --nproc 2 parallel.pp=2 --resume pp1/checkpoints/step-00000006"},
+                  resume_case{"dp=2 x pp=2 with ZeRO-1 -> one process", "--out d --resume dppp/checkpoints/step-00000006"},
+                  resume_case{"one process -> dp=2 x pp=2 with ZeRO-1",
+                              "--out e --nproc 4 parallel.dp=2 parallel.pp=2 --resume pp1/checkpoints/step-00000006"}}) {
     auto r = run_command(wb_cmd("run small.lua " + c.args));
     INFO(c.name << "\n" << r.out);
     REQUIRE(r.status == 0);

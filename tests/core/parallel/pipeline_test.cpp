@@ -42,7 +42,7 @@ const double tolerance = 1e-5;  // relative, as tests/core/parallel/tensor_paral
 struct run_config {
   std::string family = "llama";
   bool tied = false;
-  int tp = 1, dp = 1, pp = 2, virtual_stages = 1, microbatch = 1, layers = 4;
+  int tp = 1, dp = 1, pp = 2, virtual_stages = 1, microbatch = 1, layers = 4, zero = 0;
   recompute_mode rc = recompute_mode::none;
 };
 
@@ -88,6 +88,7 @@ std::vector<trace> run_layout(const run_config& rc) {
         trainer_options o = options(rc.microbatch);
         o.recompute = rc.rc;
         if (rc.dp > 1) o.data_parallel = &dpg;
+        o.zero = rc.zero;
         o.pipeline = &ppg;
         trainer tr(m, be, o);
         int rows = 8 / rc.dp, first = me.dp * rows;
@@ -166,6 +167,14 @@ TEST_CASE("tp=2 x pp=2 on four thread-ranks trains with the single-process losse
 TEST_CASE("dp=2 x pp=2 on four thread-ranks trains with the single-process losses", "[parallel][pipeline][train]") {
   run_config rc;
   rc.dp = 2, rc.microbatch = 1;
+  check_layout(rc);
+}
+
+TEST_CASE("dp=2 x pp=2 with ZeRO-1 sharding each stage's optimizer trains with the single-process losses", "[parallel][pipeline][train]") {
+  run_config rc;
+  rc.dp = 2, rc.zero = 1, rc.microbatch = 2;
+  check_layout(rc);
+  rc.tied = true;  // the tied copy's squares are left out of the last stage's shards
   check_layout(rc);
 }
 
