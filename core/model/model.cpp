@@ -85,7 +85,7 @@ model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel
           // The whole parameter's draws, then this rank's slice: every tp gives the same model.
           std::vector<float> whole(size_t(shape_numel(s.shape)));
           fill_normal(whole.data(), int64_t(whole.size()), s.init_std, stream);
-          int64_t rows = s.shape[0], cols = s.shape[1];
+          int64_t rows = s.shape[0], cols = s.shape.size() > 1 ? s.shape[1] : 1;
           for (int64_t r = 0, k = 0; r < rows; ++r)
             for (int64_t c = 0; c < cols; ++c)
               if ((sh.dim == 0 ? r : c) - sh.offset >= 0 && (sh.dim == 0 ? r : c) - sh.offset < sh.size) p[k++] = whole[size_t(r * cols + c)];
@@ -106,7 +106,7 @@ void take_shard(const parameter& p, const float* whole, float* out) {
     std::copy(whole, whole + n, out);
     return;
   }
-  int64_t rows = p.global_shape[0], cols = p.global_shape[1];
+  int64_t rows = p.global_shape[0], cols = p.global_shape.size() > 1 ? p.global_shape[1] : 1;  // a bias: one column
   if (p.shard.dim == 0) {
     std::copy(whole + p.shard.offset * cols, whole + (p.shard.offset + p.shard.size) * cols, out);
     return;

@@ -85,9 +85,6 @@ std::vector<param_spec> param_layout(const model_config& c) {
 
 std::string tensor_parallel_error(const model_config& c, int tp) {
   if (tp == 1) return "";
-  if (c.family != "llama")
-    return fmt::format("tensor parallel (parallel.tp = {}) is implemented for model.family 'llama' only, got '{}'; use parallel.tp = 1",
-                       tp, c.family);
   if (tp < 1 || c.heads % tp || kv_heads_of(c) % tp)
     return fmt::format("parallel.tp = {} must divide model.heads ({}) and model.kv_heads ({}): each rank computes whole heads",
                        tp, c.heads, kv_heads_of(c));
@@ -97,7 +94,8 @@ std::string tensor_parallel_error(const model_config& c, int tp) {
 }
 
 param_shard tensor_parallel_shard(const model_config& c, const param_spec& p, int tp, int rank) {
-  if (tp == 1 || p.shape.size() != 2) return {-1, 0, p.shape.empty() ? 0 : p.shape[0]};
+  param_shard replicated{-1, 0, p.shape.empty() ? 0 : p.shape[0]};
+  if (tp == 1) return replicated;
   auto ends_with = [&](const char* s) {
     std::string suf(s);
     return p.name.size() >= suf.size() && p.name.compare(p.name.size() - suf.size(), suf.size(), suf) == 0;
@@ -111,12 +109,16 @@ param_shard tensor_parallel_shard(const model_config& c, const param_spec& p, in
     chunk k = chunk_range(size_t(extent), tp, rank);
     return param_shard{dim, int64_t(k.begin), int64_t(k.size)};
   };
-  if (ends_with("attn.wq")) return heads(c.heads, 0);
-  if (ends_with("attn.wk") || ends_with("attn.wv")) return heads(kv_heads_of(c), 0);
+  // Llama and GPT: column-parallel weights and their biases (GPT) split their output features,
+  // row-parallel weights their input features; a row-parallel layer's bias is added once, after
+  // the all-reduce, so it is replicated like the norms and GPT's position embedding.
+  if (ends_with("attn.wq") || ends_with("attn.bq")) return heads(c.heads, 0);
+  if (ends_with("attn.wk") || ends_with("attn.wv") || ends_with("attn.bk") || ends_with("attn.bv")) return heads(kv_heads_of(c), 0);
   if (ends_with("attn.wo")) return heads(c.heads, 1);
-  if (ends_with("mlp.w1") || ends_with("mlp.w3")) return plain(c.ffn, 0);
-  if (ends_with("mlp.w2")) return plain(c.ffn, 1);
-  if (p.name == "tok_emb" || p.name == "lm_head") return plain(c.vocab, 0);
+  if (ends_with("mlp.w1") || ends_with("mlp.w3") || ends_with("mlp.fc") || ends_with("mlp.bfc")) return plain(c.ffn, 0);
+  if (ends_with("mlp.w2") || ends_with("mlp.proj")) return plain(c.ffn, 1);
+  if (p.name == "tok_emb" || p.name == "wte" || p.name == "lm_head") return plain(c.vocab, 0);
+  if (p.shape.size() != 2 || p.name == "wpe") return replicated;
   throw std::logic_error(fmt::format("tensor_parallel_shard: no split known for parameter '{}'", p.name));
 }
 

@@ -29,9 +29,10 @@ struct param_spec {
 std::vector<param_spec> param_layout(const model_config& cfg);
 
 // Tensor parallel (Megatron-LM, Shoeybi et al. 2019): which slice of a parameter tensor-parallel
-// rank `rank` of `tp` holds. Llama only. Column-parallel wq, wk, wv, w1, w3 split their rows (output
-// features: whole heads, whole ffn units), row-parallel wo, w2 their columns (input features),
-// tok_emb and lm_head their rows (vocabulary parallel); norms are replicated (dim -1). Every split is
+// rank `rank` of `tp` holds. Column-parallel wq, wk, wv, w1, w3 (GPT: fc, and the biases of all
+// four) split their rows (output features: whole heads, whole ffn units), row-parallel wo, w2 (GPT:
+// proj) their columns (input features), tok_emb / wte and lm_head their rows (vocabulary parallel);
+// norms, row-parallel biases and GPT's position embedding are replicated (dim -1). Every split is
 // chunk_range of the global extent, so the shards of all ranks tile the parameter. Heads need
 // tp | heads and tp | kv_heads (GQA), and ffn and vocabulary need tp <= them.
 struct param_shard {

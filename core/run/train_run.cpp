@@ -1,6 +1,7 @@
 // The training loop; see the header.
 #include "core/run/train_run.hpp"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -95,6 +96,31 @@ nlohmann::ordered_json memory_peaks() {
     j[mem_category_name(mem_category(c))] = memory().category(mem_category(c)).peak;
   j["total"] = memory().total().peak;
   return j;
+}
+
+// Every rank's peaks by category, gathered on rank 0 (null elsewhere): under tensor and pipeline
+// parallel the ranks hold different things (the first stage the most activations, the last the
+// logits), and these are what a per-rank memory prediction is checked against.
+constexpr uint32_t peaks_tag = 0x7a33;  // collective.hpp's user tag space; unused elsewhere in train_run
+
+nlohmann::ordered_json memory_peaks_by_rank(collective& ranks) {
+  std::array<int64_t, mem_category_count + 1> mine{};
+  for (int c = 0; c < mem_category_count; ++c) mine[size_t(c)] = int64_t(memory().category(mem_category(c)).peak);
+  mine[mem_category_count] = int64_t(memory().total().peak);
+  if (ranks.rank() != 0) {
+    ranks.send(mine.data(), sizeof mine, 0, peaks_tag);
+    return nullptr;
+  }
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (int r = 0; r < ranks.world(); ++r) {
+    std::array<int64_t, mem_category_count + 1> theirs = mine;
+    if (r > 0) ranks.recv(theirs.data(), sizeof theirs, r, peaks_tag);
+    nlohmann::ordered_json j;
+    for (int c = 0; c < mem_category_count; ++c) j[mem_category_name(mem_category(c))] = theirs[size_t(c)];
+    j["total"] = theirs[mem_category_count];
+    all.push_back(j);
+  }
+  return all;
 }
 
 }  // namespace
@@ -272,6 +298,10 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     j["step_time_s"] = dt;
     j["skipped"] = res.skipped;
     j["peak_memory_bytes"] = memory_peaks();
+    if (ranks) {
+      nlohmann::ordered_json by_rank = memory_peaks_by_rank(*ranks);
+      if (lead) j["peak_memory_bytes_by_rank"] = std::move(by_rank);
+    }
     if (lead) metrics->write(j);
     if (lead && observer.on_step) observer.on_step(rep);
 

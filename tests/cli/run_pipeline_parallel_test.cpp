@@ -55,6 +55,18 @@ TEST_CASE("wb run --nproc 2 parallel.pp=2 (1F1B) gives the single-process losses
   check_against_one_process("parallel.pp=2", "", 2);
   // stage 1 wrote its layer and the final norm; the tied output layer's copy is not written twice
   CHECK(std::filesystem::exists("split/checkpoints/step-00000012/tensors-1.safetensors"));
+  // Every rank's accounting reaches metrics.jsonl: the two stages' parameters are the whole model
+  // plus the last stage's copy of the tied embedding (vocab 320 x dim 64, f32), exactly.
+  auto last = read_jsonl("split/metrics.jsonl");
+  nlohmann::json by_rank, one_peaks;
+  for (auto& j : last)
+    if (j.contains("peak_memory_bytes_by_rank")) by_rank = j["peak_memory_bytes_by_rank"];
+  for (auto& j : read_jsonl("one/metrics.jsonl"))
+    if (j.contains("peak_memory_bytes")) one_peaks = j["peak_memory_bytes"];
+  REQUIRE(by_rank.size() == 2);
+  double stages = double(by_rank[0]["parameters"]) + double(by_rank[1]["parameters"]);
+  CHECK(stages == double(one_peaks["parameters"]) + 320.0 * 64 * 4);
+  CHECK(double(by_rank[1]["activations"]) > 0);
 }
 
 TEST_CASE("wb run --nproc 2 parallel.pp=2 parallel.virtual_stages=2 (interleaved) gives the single-process losses", "[cli][run][pp]") {
