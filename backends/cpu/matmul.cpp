@@ -56,13 +56,17 @@ struct gemm_task {
 
 // Every chunk of every task in one parallel loop: independent products (dA and dB of one matmul)
 // share one team and one barrier, so a thread that finishes its part of one takes chunks of the other.
+// Largest chunks first (longest-processing-time order): a large single chunk taken last would
+// leave the other threads idle while it runs.
 void run_gemms(const std::vector<gemm_task>& tasks, int threads) {
   std::vector<std::pair<const gemm_task*, int64_t>> chunks;
   int64_t work = 0;
   for (const gemm_task& t : tasks) {
     for (int64_t i = 0; i < t.chunks; ++i) chunks.emplace_back(&t, i);
-    work += t.chunks > 1 ? t.work() : 0;  // a single-chunk task alone never wakes a team
+    work += t.chunks > 1 || tasks.size() > 1 ? t.work() : 0;  // a single-chunk task alone never wakes a team
   }
+  auto chunk_work = [](const std::pair<const gemm_task*, int64_t>& c) { return c.first->work() / c.first->chunks; };
+  std::stable_sort(chunks.begin(), chunks.end(), [&](const auto& a, const auto& b) { return chunk_work(a) > chunk_work(b); });
   int64_t n = int64_t(chunks.size());
   parallel_for_dynamic(n, n > 1 ? threads : 1, [&](int64_t i) { chunks[size_t(i)].first->run_chunk(chunks[size_t(i)].second); },
                        work / 64);
