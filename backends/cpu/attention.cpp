@@ -3,10 +3,10 @@
 // exp(s - lse) from the row's log-sum-exp, so rebuilding them in backward from the saved lse
 // (selective recomputation, Korthikanti et al. 2022) gives bit-identical values.
 // The products are OpenBLAS SGEMMs that skip the masked upper triangle in 64-row blocks (block i
-// reads keys [0, end of block i)): about half the GEMM work. Limits: a full T x T score buffer per thread, so T is meant to be
-// in the low thousands at most. With attrs.probs_bf16 (mixed precision) the probabilities are
-// rounded to bf16 before P V, as autocast's bf16 P V does, and kept in bf16: forward, backward and
-// a recomputation all read the same values.
+// reads keys [0, end of block i)): about half the GEMM work. Limits: a full T x T score buffer per
+// thread, so T is meant to be in the low thousands at most. With attrs.probs_bf16 (mixed
+// precision) the probabilities are rounded to bf16 before P V, as autocast's bf16 P V does, and
+// kept in bf16: forward, backward and a recomputation all read the same values.
 #include <algorithm>
 #include <cmath>
 

@@ -21,9 +21,10 @@ namespace {
 // C (M, N) (+)= op(A) (M, K) . op(B) (K, N); A is stored (K, M) when ta, B is stored (N, K) when tb.
 // Large products split C's rows in fixed chunks, one single-threaded SGEMM each, taken by whichever
 // thread is free, instead of the library's own threading: no barriers inside the product, and a
-// thread descheduled by other jobs on the cores delays one chunk, not half the product. OpenBLAS's result for a row depends on how many rows the
-// call has (measured: one call of M rows and two of M/2 differ in the last bits), so the chunks
-// depend on M only, never on the thread count: the bits are the same on 1, 2 or 8 threads.
+// thread descheduled by other jobs on the cores delays one chunk, not half the product.
+// OpenBLAS's result for a row depends on how many rows the call has (measured: one call of M rows
+// and two of M/2 differ in the last bits), so the chunks depend on M only, never on the thread
+// count: the bits are the same on 1, 2 or 8 threads.
 struct gemm_task {
   float* C;
   const float *A, *B;
