@@ -1,7 +1,7 @@
 // Measuring the profile: the backend's own matmul on a grid of shapes (each dimension 64, 256,
 // 1024, 4096), its add op streaming 3 x 128 MiB (two reads and a write per element), and its
-// attention op. Each shape is timed until 50 ms have passed (at least 3 runs) and the fastest run
-// kept: the planner predicts a quiet machine. Shapes above 4 GFLOP are not timed; they take the
+// attention op (the other kernels: device_profile_kernels.cpp). Each shape is timed until 50 ms
+// have passed (at least 3 runs) and the fastest run kept: the planner predicts a quiet machine. Shapes above 4 GFLOP are not timed; they take the
 // throughput of the shape with their largest dimension one grid step smaller (GEMM throughput
 // saturates with size).
 #include "core/plan/device_profile.hpp"
@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/plan/fastest_run.hpp"
 #include "core/tensor/backend.hpp"
 
 namespace wb {
@@ -27,25 +28,6 @@ constexpr int grid[] = {64, 256, 1024, 4096};
 constexpr int grid_size = 4;
 constexpr double max_timed_flops = 4e9;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Fastest of repeated runs of `fn`: at least 3, until 50 ms have passed.
-template <class F>
-double fastest(F&& fn) {
-  fn();  // warm-up: page faults, thread pool start
-  double best = 1e30, total = 0;
-  for (int i = 0; i < 3 || total < 0.05; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    fn();
-    double s = seconds_since(t0);
-    best = std::min(best, s);
-    total += s;
-    if (i > 1000) break;
-  }
-  return best;
-}
 
 double time_gemm(compute_backend& be, int m, int n, int k) {
   tensor a({m, k}, mem_category::temporaries), b({n, k}, mem_category::temporaries);
@@ -176,7 +158,29 @@ device_profile device_profile_measure(compute_backend& be, int threads) {
     double s = fastest([&] { be.backward(a, dout, din); });
     (rebuild ? p.attention_recompute_flops_per_s : p.attention_backward_flops_per_s) = (rebuild ? 3 : 2) * att_flops / s;
   }
+  device_profile_measure_kernels(be, p);
   return p;
+}
+
+double device_profile::kernel_seconds(const std::string& op, bool backward, double elements) const {
+  auto it = kernels.find(op);
+  if (it == kernels.end()) return 0;
+  return (backward ? it->second.backward_s : it->second.forward_s) * elements;
+}
+
+double device_profile::collective_seconds(collective_op op, double bytes) const {
+  if (collectives.empty() || bytes <= 0) return 0;
+  auto at = [op](const collective_point& c) {
+    return op == collective_op::all_reduce ? c.all_reduce_s : op == collective_op::reduce_scatter ? c.reduce_scatter_s : c.all_gather_s;
+  };
+  const collective_point &first = collectives.front(), &last = collectives.back();
+  if (bytes <= first.bytes) return at(first);  // latency-bound: a smaller message costs no less
+  if (bytes >= last.bytes) return at(last) * bytes / last.bytes;
+  size_t i = 1;
+  while (collectives[i].bytes < bytes) ++i;
+  const collective_point &a = collectives[i - 1], &b = collectives[i];
+  double f = std::log(bytes / a.bytes) / std::log(b.bytes / a.bytes);
+  return std::exp((1 - f) * std::log(at(a)) + f * std::log(at(b)));
 }
 
 std::string device_profile_path() {
@@ -194,7 +198,7 @@ std::optional<device_profile> device_profile_load(const std::string& path) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
-  if (j.value("version", 0) != 1) return std::nullopt;
+  if (j.value("version", 0) != device_profile_version) return std::nullopt;  // older: measure again
   device_profile p;
   p.backend = j.value("backend", "");
   p.cpu = j.value("cpu", "");
@@ -205,7 +209,18 @@ std::optional<device_profile> device_profile_load(const std::string& path) {
   p.attention_backward_flops_per_s = j.value("attention_backward_flops_per_s", 0.0);
   p.attention_saving_flops_per_s = j.value("attention_saving_flops_per_s", 0.0);
   p.attention_recompute_flops_per_s = j.value("attention_recompute_flops_per_s", 0.0);
-  for (auto& g : j.at("gemm")) p.gemm.push_back({g.at(0), g.at(1), g.at(2), g.at(3)});
+  p.zero_fill_bandwidth = j.value("zero_fill_bandwidth", 0.0);
+  p.op_overhead_s = j.value("op_overhead_s", 0.0);
+  p.optimizer_s_per_param = j.value("optimizer_s_per_param", 0.0);
+  p.collective_ranks = j.value("collective_ranks", 0);
+  try {
+    for (auto& g : j.at("gemm")) p.gemm.push_back({g.at(0), g.at(1), g.at(2), g.at(3)});
+    nlohmann::json kernels = j.value("kernels", nlohmann::json::object()), collectives = j.value("collectives", nlohmann::json::array());
+    for (auto& [op, k] : kernels.items()) p.kernels[op] = {k.at(0), k.at(1)};
+    for (auto& c : collectives) p.collectives.push_back({c.at(0), c.at(1), c.at(2), c.at(3)});
+  } catch (const std::exception&) {
+    return std::nullopt;  // damaged: measure again
+  }
   return p;
 }
 
@@ -216,8 +231,13 @@ void device_profile_save(const device_profile& p, const std::string& path) {
                       {"attention_saving_flops_per_s", p.attention_saving_flops_per_s},
                       {"attention_backward_flops_per_s", p.attention_backward_flops_per_s},
                       {"attention_recompute_flops_per_s", p.attention_recompute_flops_per_s},
-                      {"gemm", nlohmann::json::array()}};
+                      {"zero_fill_bandwidth", p.zero_fill_bandwidth}, {"op_overhead_s", p.op_overhead_s},
+                      {"optimizer_s_per_param", p.optimizer_s_per_param}, {"collective_ranks", p.collective_ranks},
+                      {"gemm", nlohmann::json::array()}, {"kernels", nlohmann::json::object()},
+                      {"collectives", nlohmann::json::array()}};
   for (auto& g : p.gemm) j["gemm"].push_back({g.m, g.n, g.k, g.flops_per_s});
+  for (auto& [op, k] : p.kernels) j["kernels"][op] = {k.forward_s, k.backward_s};
+  for (auto& c : p.collectives) j["collectives"].push_back({c.bytes, c.all_reduce_s, c.reduce_scatter_s, c.all_gather_s});
   std::filesystem::path fp(path);
   if (fp.has_parent_path()) std::filesystem::create_directories(fp.parent_path());
   std::ofstream out(path);
