@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/cpu/cpu_backend.hpp"
-#include "cli/collective_profile.hpp"
+#include "backends/fabric/collective_profile.hpp"
 #include "cli/command.hpp"
 #include "core/plan/device_profile.hpp"
 #include "core/plan/layout_search.hpp"

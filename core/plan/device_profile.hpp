@@ -33,6 +33,17 @@ struct collective_point {
   double all_reduce_s = 0, reduce_scatter_s = 0, all_gather_s = 0;
 };
 
+// The attention op (causal) at one sequence length and head dim, as FLOP/s of its two GEMMs'
+// lower triangle: forward without and with storing the probabilities, backward with saved
+// probabilities (2x the forward's FLOPs) and rebuilding them (3x).
+struct attention_point {
+  int seq = 0, head_dim = 0, kv_group = 1;  // kv_group: query heads per key/value head (GQA)
+  double forward = 0, forward_saving = 0, backward = 0, backward_rebuilding = 0;
+};
+constexpr int attention_seq_grid[] = {128, 256, 512, 1024};
+constexpr int attention_head_dim_grid[] = {32, 64, 128};
+constexpr int attention_kv_group_grid[] = {1, 4};
+
 enum class collective_op { all_reduce, reduce_scatter, all_gather };
 
 constexpr int device_profile_version = 2;
@@ -48,6 +59,7 @@ struct device_profile {
   double attention_backward_flops_per_s = 0;   // its backward with saved probabilities (2x forward FLOPs)
   double attention_recompute_flops_per_s = 0;  // its backward rebuilding them (selective, 3x forward FLOPs)
   double memory_bytes = 0;               // physical memory
+  std::vector<attention_point> attention;  // on the seq x head dim x kv group grids; the scalars above at (512, 64, 1)
   std::map<std::string, kernel_rate> kernels;  // by op_name: add, rmsnorm, rope, swiglu, cross_entropy, ...
   double zero_fill_bandwidth = 0;        // bytes/s: the tape zeroing a fresh gradient buffer (one thread, memset)
   double op_overhead_s = 0;              // one op through the tape, forward and backward, beyond its kernel
@@ -56,6 +68,8 @@ struct device_profile {
   std::vector<collective_point> collectives;  // increasing bytes
 
   double gemm_flops_per_s(int m, int n, int k) const;  // interpolated in log space over the grid
+  // Attention rates interpolated in log space over the grid (edges beyond it).
+  attention_point attention_at(int seq, int head_dim, int kv_group) const;
   // Seconds of `op` per element (0 when the profile lacks it: an older profile).
   double kernel_seconds(const std::string& op, bool backward, double elements) const;
   // Seconds of one collective call on `bytes` per rank between collective_ranks ranks: log-log

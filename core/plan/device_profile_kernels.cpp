@@ -3,8 +3,12 @@
 // its bookkeeping per op, and the optimizer pass. Each kernel runs on tensors of the size a small
 // model's step uses (kernel_tokens x kernel_channels = 1M elements, 4 MiB per fp32 tensor; the
 // logits 2048 x 8192), so the per-element rate includes the thread team's fork and join at that
-// size. Timed as the rest of the profile: the fastest of repeated runs (fastest_run.hpp).
+// size, and on tensors out of the caches, as a step finds them. Timed as the rest of the profile:
+// the fastest of repeated runs (fastest_run.hpp).
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/model/model.hpp"
 #include "core/plan/device_profile.hpp"
@@ -30,14 +34,40 @@ tensor filled(shape_t s, float v, dtype t = dtype::f32) {
   return x;
 }
 
-// Forward and backward seconds per element of `c` (elements: its output's, or `elements`).
-kernel_rate time_kernel(compute_backend& be, op_call c, double elements) {
+// Bytes a kernel's copies span, so that each run reads and writes memory the previous runs have
+// pushed out of the caches (64 MiB: twice this machine's last-level cache, and a training step's
+// tensors are many times that): in a step, a kernel reads activations written long before.
+constexpr double cold_span_bytes = 64.0 * (1 << 20);
+
+double call_bytes(const op_call& c) {
+  double b = double(c.out.nbytes());
+  for (auto& t : c.in) b += double(t.nbytes());
+  for (auto& t : c.saved) b += double(t.nbytes());
+  return b;
+}
+
+tensor like(const tensor& t, float v) { return filled(t.shape(), v, t.type()); }
+
+// Forward and backward seconds per element of `c` (`elements` per call), each run on the next
+// of enough copies of its tensors to leave the caches (cold_span_bytes).
+kernel_rate time_kernel(compute_backend& be, const op_call& c, double elements) {
+  int copies = std::max(1, int(std::ceil(cold_span_bytes / call_bytes(c))));
+  std::vector<op_call> calls;
+  std::vector<tensor> douts;
+  std::vector<std::vector<tensor>> dins;
+  for (int i = 0; i < copies; ++i) {
+    op_call k{c.op, c.attrs, {}, tensor(c.out.shape(), tmp, c.out.type()), {}};
+    for (auto& t : c.in) k.in.push_back(like(t, 0.5f));
+    for (auto& t : c.saved) k.saved.push_back(tensor(t.shape(), tmp, t.type()));
+    calls.push_back(std::move(k));
+    douts.push_back(filled(c.out.shape(), 1e-3f));
+    std::vector<tensor> din;
+    for (auto& t : c.in) din.push_back(t.type() == dtype::i32 ? tensor() : tensor::zeros(t.shape(), tmp));
+    dins.push_back(std::move(din));
+  }
   kernel_rate r;
-  r.forward_s = fastest([&] { be.forward(c); }) / elements;
-  tensor dout = filled(c.out.shape(), 1e-3f);
-  std::vector<tensor> din;
-  for (auto& in : c.in) din.push_back(in.type() == dtype::i32 ? tensor() : tensor::zeros(in.shape(), tmp));
-  r.backward_s = fastest([&] { be.backward(c, dout, din); }) / elements;
+  r.forward_s = fastest_rotating(copies, [&](int i) { be.forward(calls[size_t(i)]); }) / elements;
+  r.backward_s = fastest_rotating(copies, [&](int i) { be.backward(calls[size_t(i)], douts[size_t(i)], dins[size_t(i)]); }) / elements;
   return r;
 }
 
@@ -55,7 +85,8 @@ void device_profile_measure_kernels(compute_backend& be, device_profile& p) {
   p.kernels["rmsnorm"] = time_kernel(be, call(op_kind::rmsnorm, {filled({N, C}, 0.5f), filled({C}, 1)}, tensor({N, C}, tmp), {tensor({N}, tmp)}), n);
   p.kernels["layernorm"] = time_kernel(be, call(op_kind::layernorm, {filled({N, C}, 0.5f), filled({C}, 1), filled({C}, 0)}, tensor({N, C}, tmp),
                                                 {tensor({2, N}, tmp)}), n);
-  op_call rope = call(op_kind::rope, {filled({1, N, NH, HD}, 0.5f)}, tensor({1, N, NH, HD}, tmp));
+  // RoPE builds its cos/sin tables per call (T x HD/2): sequences of 512, as the small model's.
+  op_call rope = call(op_kind::rope, {filled({N / 512, 512, NH, HD}, 0.5f)}, tensor({N / 512, 512, NH, HD}, tmp));
   rope.attrs.rope_theta = 10000;
   p.kernels["rope"] = time_kernel(be, rope, n);
   p.kernels["swiglu"] = time_kernel(be, call(op_kind::swiglu, {filled({N, C}, 0.5f), filled({N, C}, 0.25f)}, tensor({N, C}, tmp)), n);
@@ -66,8 +97,14 @@ void device_profile_measure_kernels(compute_backend& be, device_profile& p) {
                                                     {tensor({N}, tmp)}), double(N * V));
 
   // The tape zeroes each activation gradient when backward first needs it (tape.cpp): one thread,
-  // memset, into a buffer the cache hands back. Bytes per second over a 4 MiB gradient.
-  p.zero_fill_bandwidth = double(N * C * 4) / fastest([&] { tensor::zeros({N, C}, tmp); });
+  // memset, into a buffer the cache hands back, freed long enough ago to have left the caches (a
+  // step's tensors are many times the last-level cache). Bytes per second over 16 gradients of
+  // 4 MiB in turn, 64 MiB: more than this machine's caches.
+  {
+    std::vector<tensor> grads;
+    for (int i = 0; i < 16; ++i) grads.push_back(tensor({N, C}, tmp));
+    p.zero_fill_bandwidth = double(N * C * 4) / fastest_rotating(16, [&](int i) { grads[size_t(i)].zero(); });
+  }
 
   // Per op beyond its kernel: recording, output allocation, the gradient slot, dispatch. 64 adds of
   // 16 elements forward and backward on a tape.

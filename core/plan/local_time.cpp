@@ -9,6 +9,8 @@
 // kernels widen bf16 operands back to fp32, priced as one to_bf16 pass over them.
 // Backward: each kernel's measured backward, each linear's two GEMMs (dX = dY W, dW = dY^T X),
 // and the tape zeroing every activation gradient the first time a backward writes it (tape.cpp).
+// Attention: the kernel's rates measured nearest this sequence length, head dim and key/value
+// grouping (interpolated).
 // Recompute: selective rebuilds the attention probabilities in its backward (measured as such);
 // full reruns each layer's forward untaped, then again taped (storing the probabilities) in
 // backward.
@@ -35,7 +37,10 @@ struct pass_cost {
 class step_walker {
  public:
   step_walker(const model_config& c, const plan_layout& l, const device_profile& p)
-      : c_(c), p_(p), bf16_(c.precision == "bf16"), recompute_(l.recompute), N_(double(l.microbatch) * c.seq_len), B_(l.microbatch) {}
+      : c_(c), p_(p), bf16_(c.precision == "bf16"), recompute_(l.recompute), N_(double(l.microbatch) * c.seq_len), B_(l.microbatch),
+        attn_(p.attention.empty() ? attention_point{c.seq_len, c.head_dim(), 1, p.attention_flops_per_s, p.attention_saving_flops_per_s,
+                                                    p.attention_backward_flops_per_s, p.attention_recompute_flops_per_s}
+                                  : p.attention_at(c.seq_len, c.head_dim(), c.heads / (c.kv_heads > 0 ? c.kv_heads : c.heads))) {}
 
   // Forward and backward of one microbatch, and the rebuild full recompute adds to backward.
   void run(pass_cost& fwd, pass_cost& bwd) {
@@ -54,7 +59,7 @@ class step_walker {
       bwd.seconds += lb.seconds, bwd.zeroed_bytes += lb.zeroed_bytes;
       if (recompute_ == "full") {  // the taped rerun in backward, storing the probabilities
         pass_cost rf, unused;
-        layer(rf, unused, p_.attention_saving_flops_per_s);
+        layer(rf, unused, attn_.forward_saving);
         bwd.seconds += rf.seconds, fwd.ops += rf.ops;
       }
     }
@@ -68,11 +73,9 @@ class step_walker {
 
  private:
   // Forward rate of the attention kernel: storing the probabilities unless recompute rebuilds them.
-  double attention_rate_forward() const {
-    return recompute_ == "none" ? p_.attention_saving_flops_per_s : p_.attention_flops_per_s;
-  }
+  double attention_rate_forward() const { return recompute_ == "none" ? attn_.forward_saving : attn_.forward; }
   // Full recompute's first forward runs on an untaped tape, which stores no probabilities.
-  double attention_rate_untaped() const { return p_.attention_flops_per_s; }
+  double attention_rate_untaped() const { return attn_.forward; }
 
   void kernel(pass_cost& f, pass_cost& b, const char* op, double elements) {
     f.seconds += p_.kernel_seconds(op, false, elements);
@@ -120,7 +123,7 @@ class step_walker {
     if (!gpt) ++f.ops;  // rope runs once on q and once on k
     double core = attention_core_flops(c_, B_, 1, true);
     f.seconds += core / attention_rate;
-    b.seconds += recompute_ == "selective" ? 3 * core / p_.attention_recompute_flops_per_s : 2 * core / p_.attention_backward_flops_per_s;
+    b.seconds += recompute_ == "selective" ? 3 * core / attn_.backward_rebuilding : 2 * core / attn_.backward;
     f.ops += 2;  // attention, and its output reshaped back
     gemm_input(f, b, N_ * Q);
     affine(C, Q);
@@ -152,6 +155,7 @@ class step_walker {
   std::string recompute_;
   double N_;
   long long B_;
+  attention_point attn_;  // the attention kernel's rates at this model's sequence length and head dim
 };
 
 // A collective measured between p.collective_ranks ranks, for `ranks`: ring volume scales with

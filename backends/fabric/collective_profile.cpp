@@ -4,7 +4,7 @@
 // 4 KiB to 64 MiB by factors of 4 span a tiny model's gradients (16 MiB) and a small one's
 // (about 80 MiB, priced beyond the table at the 64 MiB bandwidth). Rank 0 writes the table to a
 // pipe the parent reads.
-#include "cli/collective_profile.hpp"
+#include "backends/fabric/collective_profile.hpp"
 
 #include <algorithm>
 #include <chrono>

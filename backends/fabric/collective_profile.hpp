@@ -1,7 +1,8 @@
 // The collective part of this machine's device profile: all-reduce, reduce-scatter and all-gather
 // time by message size between local rank processes over the fabric collective (libfabric, as
-// `wb run --nproc` uses it). It lives in cli/ because core/ does not link libfabric; the table and
-// the model that reads it are core/plan's (device_profile.hpp, local_time.hpp).
+// `wb run --nproc` uses it), for `wb plan --calibrate` and bench/plan_calibration. It lives here
+// because core/ does not link libfabric; the table and the model that reads it are core/plan's
+// (device_profile.hpp, local_time.hpp).
 #pragma once
 #include "core/plan/device_profile.hpp"
 
