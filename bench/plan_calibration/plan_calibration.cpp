@@ -185,8 +185,8 @@ int main(int argc, char** argv) {
               100 * sum_abs_time / std::size(configs), 100 * worst_mem);
 
   // The data-parallel configuration, planned as `wb plan` plans `--nproc 2`: one thread per rank.
-  std::printf("measuring the device profile (1 thread) for the data-parallel ranks...\n");
-  device_profile one = device_profile_measure(backend, 1);
+  if (threads != 1) std::printf("measuring the device profile (1 thread) for the data-parallel ranks...\n");
+  device_profile one = threads == 1 ? profile : device_profile_measure(backend, 1);
   one.collectives = collectives.collectives, one.collective_ranks = collectives.collective_ranks;
   plan_layout l;
   l.dp = l.devices = 2, l.zero = 1, l.microbatch = dp_config.microbatch, l.global_batch = dp_config.global_batch;

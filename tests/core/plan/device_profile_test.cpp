@@ -75,3 +75,38 @@ TEST_CASE("Collective time follows the measured table by message size", "[plan][
     CHECK(p.collective_seconds(collective_op::all_reduce, 64 << 20) == Approx((64 << 20) / 1e9));
   }
 }
+
+TEST_CASE("Attention rates are read off the measured grid by sequence, head dim and key/value group", "[plan][profile]") {
+  device_profile p = synthetic_profile();
+  // forward = seq x head dim x group (FLOP/s, made up), the other rates multiples of it.
+  for (int T : attention_seq_grid)
+    for (int HD : attention_head_dim_grid)
+      for (int G : attention_kv_group_grid) {
+        double f = double(T) * HD * G;
+        p.attention.push_back({T, HD, G, f, 2 * f, 3 * f, 4 * f});
+      }
+  SECTION("at a grid point, its rates") {
+    attention_point a = p.attention_at(256, 32, 4);
+    CHECK(a.forward == Approx(256.0 * 32 * 4));
+    CHECK(a.backward_rebuilding == Approx(4 * 256.0 * 32 * 4));
+  }
+  SECTION("between grid points, log-linear: a product of powers is exact") {
+    CHECK(p.attention_at(362, 45, 2).forward == Approx(362.0 * 45 * 2).epsilon(1e-9));
+  }
+  SECTION("beyond the grid, its edge") {
+    CHECK(p.attention_at(4096, 256, 8).forward_saving == Approx(2 * 1024.0 * 128 * 4));
+  }
+  SECTION("through the profile's file") {
+    std::string path = temp_profile_path("attention.json");
+    device_profile_save(p, path);
+    auto q = device_profile_load(path);
+    REQUIRE(q);
+    CHECK(q->attention.size() == p.attention.size());
+    CHECK(q->attention_at(362, 45, 2).backward == Approx(3 * 362.0 * 45 * 2).epsilon(1e-9));
+    std::filesystem::remove(path);
+  }
+  SECTION("an incomplete grid says how to fix it") {
+    p.attention.pop_back();
+    CHECK_THROWS_WITH(p.attention_at(256, 64, 1), "device profile: incomplete attention grid; rerun `wb plan --calibrate`");
+  }
+}

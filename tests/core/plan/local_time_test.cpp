@@ -82,6 +82,13 @@ TEST_CASE("Accumulation repeats the microbatch's compute; recompute adds what it
   double core = attention_core_flops(c, 4, 1, true);
   plan_time selective = local_time(c, layout(1, 0, 4, 4, "selective"), p);
   CHECK(selective.compute_s - one.compute_s == Approx(c.layers * core / 20e9));
+  // A profile with the attention grid prices the kernel at the model's shape from it instead.
+  for (int T : attention_seq_grid)
+    for (int HD : attention_head_dim_grid)
+      for (int G : attention_kv_group_grid) p.attention.push_back({T, HD, G, 40e9, 40e9, 40e9, 40e9});
+  CHECK(local_time(c, layout(1, 0, 4, 4, "selective"), p).compute_s - local_time(c, layout(1, 0, 4, 4), p).compute_s ==
+        Approx(c.layers * core / 40e9));
+  p.attention.clear();
   // Full: every layer's forward once more, more than selective's rebuild.
   plan_time full = local_time(c, layout(1, 0, 4, 4, "full"), p);
   CHECK(full.compute_s > selective.compute_s);
