@@ -78,6 +78,8 @@ plan_result plan_recipe(const recipe& r, const instance_catalog& catalog, const 
     if (l.recompute == "none") p.notes.push_back("no recompute: attention scores are stored (an unfused softmax)");
   } else {
     p.notes.push_back(fmt::format("measured profile: {} thread(s), {}", local->threads, local->cpu));
+    if (l.dp > 1 && local->collective_ranks == 0)
+      p.notes.push_back("the data-parallel exchange is not priced: the profile has no collective table; run `wb plan --calibrate`");
   }
   return p;
 }
