@@ -70,6 +70,8 @@ class fabric_collective final : public collective {
   void run(const std::vector<recv_step>& recvs, const std::vector<send_step>& sends, const void* region,
            size_t region_bytes, const char* what, const void* send_region = nullptr, size_t send_region_bytes = 0);
   void ring(float* data, size_t n, bool reduce, bool gather, const char* what);
+  bool use_halving_doubling() const;
+  void halving_doubling(float* data, size_t n, bool reduce, bool gather, const char* what);
   void recursive_doubling(float* data, size_t n, const char* what);
   void check_peer(int peer, const char* what) const;
   template <class F>

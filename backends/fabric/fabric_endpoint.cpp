@@ -3,8 +3,11 @@
 // completion loop.
 #include "backends/fabric/fabric_endpoint.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <rdma/fi_cm.h>
@@ -58,6 +61,16 @@ fabric_endpoint::fabric_endpoint(const std::string& provider) : provider_name_(f
                                 FI_MR_RAW | FI_MR_MMU_NOTIFY | FI_MR_RMA_EVENT | FI_MR_HMEM;
   hints->domain_attr->threading = FI_THREAD_DOMAIN;
   hints->fabric_attr->prov_name = strdup(provider_name_.c_str());
+  if (provider_name_ == "shm") {
+    // shm names its region in /dev/shm after the pid by default, and a rank killed with SIGKILL leaves
+    // its region behind; a later process that gets the same pid then finds a region whose owner
+    // (itself) is alive and fi_enable fails with EBUSY (libfabric 1.17 smr_retry_map). A name that
+    // also carries the time never meets a stale one.
+    std::string name = fmt::format("fi_shm://wb_{}_{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+    hints->addr_format = FI_ADDR_STR;
+    hints->src_addr = strdup(name.c_str());
+    hints->src_addrlen = name.size() + 1;
+  }
   int ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), nullptr, nullptr, 0, hints, &info_);
   fi_freeinfo(hints);
   if (ret != 0 || !info_)
