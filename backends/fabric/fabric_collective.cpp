@@ -33,9 +33,11 @@ constexpr int spin_polls = 64;
 // slice moves at >= 10 GB/s-equivalent of overhead), and how many slices a ring step should have.
 constexpr size_t min_slice_bytes = size_t(64) << 10;
 constexpr size_t pipeline_depth = 4;
-// All-reduces up to this size use recursive doubling on power-of-two worlds (bench/collectives: with
-// 4 ranks on 2 cores over tcp the ring's 6 steps took 2-3x Open MPI's time at 1 MiB).
-constexpr size_t recursive_doubling_max_bytes = size_t(1) << 20;
+// All-reduces up to this size use recursive doubling on power-of-two worlds; above it recursive
+// halving/doubling. Doubling moves log2(n) whole buffers and copies the buffer, halving/doubling
+// 2(n-1)/n of one in twice the steps. bench/collectives on 2026-11-23 (2 and 4 ranks, shm and tcp):
+// halving/doubling was ahead from 256 KiB up, doubling only when latency is everything (64 KiB).
+constexpr size_t recursive_doubling_max_bytes = size_t(64) << 10;
 
 uint64_t collective_tag(int sender, uint32_t seq, uint64_t message) {
   return (uint64_t(sender) << 44) | (uint64_t(seq & 0xFFFFFF) << 20) | message;
@@ -59,7 +61,7 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
     : rank_(rank), world_(world), o_(std::move(options)) {
   if (world < 1 || world > max_ranks || rank < 0 || rank >= world)
     throw std::invalid_argument(fmt::format("Invalid rank {} of world {}: expected 0 <= rank < world <= {}", rank, world, max_ranks));
-  ep_ = std::make_unique<fabric_endpoint>(o_.provider);
+  ep_ = std::make_unique<fabric_endpoint>(o_.provider, o_.slice_bytes);
   control_ = std::make_unique<control_channel>(rank, world, o_.master_addr, o_.master_port, o_.bootstrap_timeout_s);
   ep_->insert_peers(control_->exchange(ep_->name()));
   control_->exchange({});  // every rank has every address before anyone sends
