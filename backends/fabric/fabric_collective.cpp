@@ -29,6 +29,12 @@ constexpr size_t window = 8;
 // Empty completion-queue polls before a waiting rank yields its core. A poll is ~50-100 ns on shm, so
 // this is a few microseconds: with more ranks than cores the peer needs the core more than we do.
 constexpr int spin_polls = 64;
+// A wait with nothing completing for sleep_after polls every sleep_poll instead of yielding, so
+// ranks waiting on a peer that is busy elsewhere (evaluating, writing a checkpoint) stop burning a
+// core. Not sooner: on 2026-11-23 with 4 ranks on 2 loaded cores, sleeping after 1 ms halved the bus
+// bandwidth at 1 MiB (a descheduled peer is often gone for milliseconds, and a sleeper wakes late).
+constexpr auto sleep_after = std::chrono::milliseconds(100);
+constexpr auto sleep_poll = std::chrono::microseconds(200);
 // Smallest slice worth a message of its own (64 KiB: per-message costs are ~1-6 us here, so a
 // slice moves at >= 10 GB/s-equivalent of overhead), and how many slices a ring step should have.
 constexpr size_t min_slice_bytes = size_t(64) << 10;
@@ -113,6 +119,7 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
   size_t next_recv = 0, next_send = 0, recvs_done = 0, sends_done = 0, recvs_out = 0, sends_out = 0;
   auto last_progress = clock::now();
   int idle = 0;
+  bool sleeping = false;
 
   while (recvs_done < recvs.size() || sends_done < sends.size()) {
     while (next_recv < recvs.size() && recvs_out < window) {
@@ -187,11 +194,16 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
         --recvs_out, ++recvs_done;
       }
       idle = 0;
+      sleeping = false;
       last_progress = clock::now();
       continue;
     }
     if (++idle < spin_polls) continue;
-    sched_yield();
+    // Long waits (a peer still computing, or not scheduled) sleep between polls: a rank that only
+    // yields stays runnable and takes its fair share of a loaded machine from the ranks that work.
+    if (idle % 64 == 0 && clock::now() - last_progress > sleep_after) sleeping = true;
+    if (sleeping) std::this_thread::sleep_for(sleep_poll);
+    else sched_yield();
     if (idle % 64) continue;
     if (int failed = control_->failed_rank(); failed >= 0) {
       control_->acknowledge_failure();
