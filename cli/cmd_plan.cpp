@@ -8,10 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "backends/cpu/cpu_backend.hpp"
+#include "backends/fabric/collective_profile.hpp"
 #include "cli/command.hpp"
 #include "core/plan/device_profile.hpp"
 #include "core/plan/layout_search.hpp"
 #include "core/plan/plan.hpp"
+#include "core/run/machine.hpp"
 #include "lua/recipe_eval.hpp"
 
 namespace wb {
@@ -25,15 +27,42 @@ struct plan_args {
   int threads = -1;
 };
 
-// The measured profile for `threads` threads: loaded, or measured once and saved.
-std::optional<device_profile> local_profile(int threads, bool remeasure) {
+// Ranks of a local data-parallel run exchange gradients over the fabric collective: measured
+// between this many processes.
+constexpr int collective_profile_ranks = 2;
+
+// The collective table, measured into `p` (a warning, and an empty table, when the fabric does
+// not start here: the plan then says communication is not measured).
+void add_collectives(device_profile& p) {
+  std::fprintf(stderr, "wb plan: measuring all-reduce, reduce-scatter and all-gather between %d local ranks...\n",
+               collective_profile_ranks);
+  try {
+    measure_collectives(p, collective_profile_ranks);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wb plan: %s\n", e.what());
+  }
+}
+
+// The measured profile for `threads` threads: loaded, or measured once and saved. `collectives`:
+// the plan needs the collective table too (a profile measured by `wb repl` has none yet).
+std::optional<device_profile> local_profile(int threads, bool remeasure, bool collectives = true) {
   std::string path = device_profile_path();
   cpu_backend backend(threads);
   if (!remeasure)
-    if (auto p = device_profile_load(path); p && p->threads == backend.threads()) return p;
-  std::fprintf(stderr, "wb plan: measuring this machine with %d thread(s) (GEMM by shape, memory bandwidth, attention)...\n",
-               backend.threads());
+    if (auto p = device_profile_load(path); p && p->threads == backend.threads()) {
+      if (!collectives || p->collective_ranks > 0) return p;
+      add_collectives(*p);
+      if (p->collective_ranks > 0) device_profile_save(*p, path);
+      return p;
+    }
+  // Collectives first: their ranks are forked processes, before the compute profile starts threads.
+  device_profile measured_collectives;
+  if (collectives) add_collectives(measured_collectives);
+  std::fprintf(stderr, "wb plan: measuring this machine with %d thread(s) (GEMM by shape, memory bandwidth, attention, "
+               "kernels, optimizer)...\n", backend.threads());
   device_profile p = device_profile_measure(backend, backend.threads());
+  p.collectives = measured_collectives.collectives;
+  p.collective_ranks = measured_collectives.collective_ranks;
   try {
     device_profile_save(p, path);
     std::fprintf(stderr, "wb plan: saved %s\n", path.c_str());
@@ -123,6 +152,10 @@ command add_plan_command(CLI::App& app) {
       for (auto& g : p->gemm) peak = std::max(peak, g.flops_per_s);
       fmt::print("{} ({} threads): peak GEMM {:.1f} GFLOP/s, memory {:.1f} GB/s, attention {:.1f} GFLOP/s\n", p->cpu,
                  p->threads, peak / 1e9, p->memory_bandwidth / 1e9, p->attention_flops_per_s / 1e9);
+      for (auto& c : p->collectives)
+        fmt::print("  {} ranks, {:>9.0f} KiB: all-reduce {:>9.1f} us ({:.2f} GB/s bus), reduce-scatter {:>9.1f} us, all-gather {:>9.1f} us\n",
+                   p->collective_ranks, c.bytes / 1024, c.all_reduce_s * 1e6, c.bytes / c.all_reduce_s * (p->collective_ranks - 1) * 2.0 /
+                   p->collective_ranks / 1e9, c.reduce_scatter_s * 1e6, c.all_gather_s * 1e6);
       if (a->recipe.path.empty()) return 0;
     }
     if (a->recipe.path.empty()) {
@@ -134,7 +167,10 @@ command add_plan_command(CLI::App& app) {
     const recipe& r = *loaded->config;
     std::optional<device_profile> local;
     bool wants_local = r.cluster.instance == "local" || a->instances.find("local") != std::string::npos;
-    if (wants_local) local = local_profile(a->threads >= 0 ? a->threads : r.train.threads, false);
+    // As `wb run --nproc` sets them: ranks on this machine share its cores.
+    int threads = a->threads >= 0 ? a->threads : r.train.threads;
+    if (threads == 0 && r.parallel.world() > 1) threads = std::max(1, machine_probe().cores / r.parallel.world());
+    if (wants_local) local = local_profile(threads, false, r.parallel.world() > 1);
     try {
       if (a->search) return print_search(r, *a, local ? &*local : nullptr);
       plan_result p = plan_recipe(r, catalog_builtin(), local ? &*local : nullptr);

@@ -105,23 +105,25 @@ void draw(const step_report& s, bool tty, long long log_every) {
   else std::fprintf(stderr, "%s%s\n", log_prefix.c_str(), line.c_str());
 }
 
-// The runtime executes data and tensor parallel: the layout must be tp x dp = ranks, pp = 1 (and tp
-// a layout the model can split). Prints the error at the recipe's line and returns false when not.
+// The runtime executes data, tensor and pipeline parallel: the layout must be tp x dp x pp = ranks,
+// with a tp the model can split (the recipe's own checks, core/recipe/layout_check.cpp, already
+// asked pp x virtual_stages to divide the layers and the interleaved schedule's microbatches to be
+// a multiple of pp). Prints the error at the recipe's line and returns false when not.
 bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const std::string& path, int ranks,
                             const std::string& source) {
   auto where = [&](const char* key) {
     auto* at = res.tree.at_path(key);
     return at ? at->loc.str() : path;
   };
-  if (r.parallel.pp != 1) {
-    std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: pipeline parallel is not implemented yet in multi-process runs "
-                         "(data and tensor parallel are), expected 1, got %d\n  hint: add parallel.pp=1 parallel.dp=%d\n",
-                 where("parallel.pp").c_str(), r.parallel.pp, r.parallel.pp, ranks / std::max(r.parallel.tp, 1));
-    return false;
-  }
   if (r.parallel.tp < 1 || ranks % r.parallel.tp) {
     std::fprintf(stderr, "%s: Invalid 'parallel.tp' %d: expected a divisor of the number of ranks (%d, from %s)\n",
                  where("parallel.tp").c_str(), r.parallel.tp, ranks, source.c_str());
+    return false;
+  }
+  if (r.parallel.pp < 1 || ranks % (r.parallel.tp * r.parallel.pp)) {
+    std::fprintf(stderr, "%s: Invalid 'parallel.pp' %d: expected parallel.tp x parallel.pp (%d x %d) to divide the number of "
+                         "ranks (%d, from %s)\n",
+                 where("parallel.pp").c_str(), r.parallel.pp, r.parallel.tp, r.parallel.pp, ranks, source.c_str());
     return false;
   }
   if (std::string err = tensor_parallel_error(r.model, r.parallel.tp); !err.empty()) {
@@ -134,11 +136,12 @@ bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const s
                  where("parallel.zero").c_str(), r.parallel.zero, r.parallel.zero, r.parallel.zero);
     return false;
   }
-  int dp = ranks / r.parallel.tp;
+  int model_parallel = r.parallel.tp * r.parallel.pp, dp = ranks / model_parallel;
   if (r.parallel.dp != dp) {
-    std::string expected = r.parallel.tp == 1 ? fmt::format("the number of ranks ({}, from {})", ranks, source)
-                                              : fmt::format("the number of ranks ({}, from {}) / parallel.tp ({}) = {}", ranks,
-                                                            source, r.parallel.tp, dp);
+    std::string expected = model_parallel == 1
+                               ? fmt::format("the number of ranks ({}, from {})", ranks, source)
+                               : fmt::format("the number of ranks ({}, from {}) / (parallel.tp x parallel.pp = {}) = {}", ranks,
+                                             source, model_parallel, dp);
     std::fprintf(stderr, "%s: Invalid 'parallel.dp' %d: expected %s, got %d\n  hint: add parallel.dp=%d\n",
                  where("parallel.dp").c_str(), r.parallel.dp, expected.c_str(), r.parallel.dp, dp);
     return false;

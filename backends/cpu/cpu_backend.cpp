@@ -3,7 +3,6 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #include <cblas.h>
 
 #include "backends/cpu/cpu_kernels.hpp"
@@ -14,8 +13,7 @@ cpu_backend::cpu_backend(int threads) { set_threads(threads); }
 
 void cpu_backend::set_threads(int threads) {
   threads_ = threads > 0 ? threads : omp_get_num_procs();
-  Eigen::setNbThreads(1);        // matmul.cpp and attention.cpp split products over threads themselves
-  openblas_set_num_threads(1);
+  openblas_set_num_threads(1);  // matmul.cpp and attention.cpp split products over threads themselves
 }
 
 #define WB_CPU_DISPATCH(call)                   \

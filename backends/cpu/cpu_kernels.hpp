@@ -1,6 +1,7 @@
 // Kernel entry points of the CPU backend, one forward/backward pair per op, and the two parallel
 // loops they share. Internal to backends/cpu.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -40,11 +41,15 @@ const float* f32_operand(const tensor& t, tensor& widened, int threads);
 constexpr int64_t parallel_grain = 32768;
 inline int team(int threads, int64_t work) { return work >= parallel_grain ? threads : 1; }
 
-// f(i) for i in [0, n), statically split over threads; `work` is the elements touched in all
-// (default n). Every kernel gives each output to one thread, so results never depend on the split.
+// f(i) for i in [0, n) over threads, in 8 contiguous blocks a thread taken by whichever thread is
+// free (a thread descheduled by other jobs on the cores then delays one block, not its half of the
+// loop); `work` is the elements touched in all (default n). Every kernel gives each output to one
+// thread, so results never depend on the split.
 template <class F>
 void parallel_for(int64_t n, int threads, F f, int64_t work = -1) {
-#pragma omp parallel for num_threads(team(threads, work < 0 ? n : work)) schedule(static)
+  int nt = team(threads, work < 0 ? n : work);
+  int64_t block = std::max<int64_t>(1, (n + 8 * nt - 1) / (8 * nt));
+#pragma omp parallel for num_threads(nt) schedule(dynamic, block)
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 

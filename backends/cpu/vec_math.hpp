@@ -45,6 +45,16 @@ inline float lane_sum(const float* x, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// Dot product of x and y over [0, n) in 8 interleaved lanes (a fixed order, as lane_sum).
+inline float lane_dot(const float* x, const float* y, int64_t n) {
+  float acc[8] = {};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += x[j + k] * y[j + k];
+  for (int k = 0; j < n; ++j, ++k) acc[k] += x[j] * y[j];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 inline float lane_max(const float* x, int64_t n) {
   float acc[8];
   std::fill(acc, acc + 8, -3.4028234e38f);

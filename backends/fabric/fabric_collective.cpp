@@ -428,4 +428,51 @@ void fabric_collective::recv(void* data, size_t bytes, int peer, uint32_t tag) {
   });
 }
 
+// A batch of transfers posted together (run() waits for all of them). The payloads go through two
+// contiguous staging buffers so that providers that need registered memory (FI_MR_LOCAL, as efa)
+// register one region per direction instead of one per buffer; pipeline messages are activations
+// of one microbatch, for which the extra copy is small next to the transfer.
+void fabric_collective::send_recv(const std::vector<p2p_op>& ops) {
+  size_t out_bytes = 0, in_bytes = 0;
+  for (auto& o : ops) {
+    check_peer(o.peer, o.send ? "send" : "recv");
+    if (o.tag >= max_user_tag)
+      throw std::invalid_argument(fmt::format("send_recv: tag {} is too large (expected < {})", o.tag, max_user_tag));
+    (o.send ? out_bytes : in_bytes) += o.bytes;
+  }
+  guarded([&] {
+    batch_out_.resize(out_bytes);
+    batch_in_.resize(in_bytes);
+    std::vector<send_step> sends;
+    std::vector<recv_step> recvs;
+    size_t out_at = 0, in_at = 0;
+    for (auto& o : ops) {
+      size_t slices = std::max<size_t>(1, (o.bytes + o_.slice_bytes - 1) / o_.slice_bytes);
+      if (o.send) {
+        std::memcpy(batch_out_.data() + out_at, o.data, o.bytes);
+        uint32_t& count = send_seq_[{o.peer, o.tag}];
+        for (size_t j = 0; j < slices; ++j) {
+          chunk c = chunk_range(o.bytes, int(slices), int(j));
+          sends.push_back({o.peer, batch_out_.data() + out_at + c.begin, c.size, p2p_tag(rank_, o.tag, count++), -1});
+        }
+        out_at += o.bytes;
+      } else {
+        uint32_t& count = recv_seq_[{o.peer, o.tag}];
+        for (size_t j = 0; j < slices; ++j) {
+          chunk c = chunk_range(o.bytes, int(slices), int(j));
+          recvs.push_back({o.peer, batch_in_.data() + in_at + c.begin, nullptr, c.size, p2p_tag(o.peer, o.tag, count++)});
+        }
+        in_at += o.bytes;
+      }
+    }
+    run(recvs, sends, batch_in_.data(), batch_in_.size(), "send_recv", batch_out_.data(), batch_out_.size());
+    in_at = 0;
+    for (auto& o : ops)
+      if (!o.send) {
+        std::memcpy(o.data, batch_in_.data() + in_at, o.bytes);
+        in_at += o.bytes;
+      }
+  });
+}
+
 }  // namespace wb

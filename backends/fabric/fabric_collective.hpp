@@ -48,6 +48,7 @@ class fabric_collective final : public collective {
   void barrier() override;
   void send(const void* data, size_t bytes, int peer, uint32_t tag) override;
   void recv(void* data, size_t bytes, int peer, uint32_t tag) override;
+  void send_recv(const std::vector<p2p_op>& ops) override;
 
   const std::string& provider() const;
 
@@ -89,6 +90,7 @@ class fabric_collective final : public collective {
   uint32_t op_seq_ = 0;
   std::map<std::pair<int, uint32_t>, uint32_t> send_seq_, recv_seq_;  // (peer, tag) -> next message
   std::vector<float> slots_;  // staging slices for reductions
+  std::vector<char> batch_out_, batch_in_;  // send_recv: the batch's payloads in one registered region each
   std::vector<float> sent_;   // recursive doubling: what each step sends, so data can be summed meanwhile
   bool broken_ = false;
 };

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/model/mixed_precision.hpp"
+#include "core/model/tensor_parallel_ops.hpp"
 
 namespace wb {
 namespace {
@@ -15,31 +16,48 @@ var affine(tape& tp, const model& m, const var& x, const var& w, const var& b) {
 var gpt_block(tape& tp, const model& m, int l, const var& x, bool recompute_probs) {
   const model_config& c = m.config();
   auto p = [&](const char* n) { return m.param(fmt::format("layers.{}.{}", l, n)); };
-  int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = c.kv_heads > 0 ? c.kv_heads : c.heads;
+  // Under tensor parallel (Megatron-LM), as llama.cpp: this rank's heads and ffn units, f before each
+  // column-parallel layer, g after each row-parallel one, whose bias is then added once.
+  collective* group = m.tensor_parallel();
+  int tps = m.tp_size();
+  auto f = [&](const var& in) { return group ? copy_to_tensor_parallel(tp, *group, in) : in; };
+  auto g_op = [&](const var& in) { return group ? reduce_from_tensor_parallel(tp, *group, in) : in; };
+  int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = (c.kv_heads > 0 ? c.kv_heads : c.heads) / tps;
+  int64_t NH = c.heads / tps;
   float eps = float(c.norm_eps);
-  var h = gemm_input(tp, m, layernorm(tp, x, p("ln1.w"), p("ln1.b"), eps));                     // (B, T, C)
-  var q = reshape(tp, affine(tp, m, h, p("attn.wq"), p("attn.bq")), {B, T, c.heads, HD});       // (B, T, NH, HD)
-  var k = reshape(tp, affine(tp, m, h, p("attn.wk"), p("attn.bk")), {B, T, KVH, HD});           // (B, T, KVH, HD)
+  var h = gemm_input(tp, m, f(layernorm(tp, x, p("ln1.w"), p("ln1.b"), eps)));                  // (B, T, C)
+  var q = reshape(tp, affine(tp, m, h, p("attn.wq"), p("attn.bq")), {B, T, NH, HD});             // (B, T, NH, HD)
+  var k = reshape(tp, affine(tp, m, h, p("attn.wk"), p("attn.bk")), {B, T, KVH, HD});            // (B, T, KVH, HD)
   var v = reshape(tp, affine(tp, m, h, p("attn.wv"), p("attn.bv")), {B, T, KVH, HD});
-  var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, c.heads * HD});
-  var x1 = add(tp, x, affine(tp, m, gemm_input(tp, m, a), p("attn.wo"), p("attn.bo")));         // (B, T, C)
-  h = gemm_input(tp, m, layernorm(tp, x1, p("ln2.w"), p("ln2.b"), eps));
-  var f = gelu(tp, affine(tp, m, h, p("mlp.fc"), p("mlp.bfc")));                                // (B, T, F)
-  return add(tp, x1, affine(tp, m, gemm_input(tp, m, f), p("mlp.proj"), p("mlp.bproj")));
+  var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, NH * HD});
+  var x1 = add(tp, x, add(tp, g_op(linear(tp, m, gemm_input(tp, m, a), p("attn.wo"))), p("attn.bo")));  // (B, T, C)
+  h = gemm_input(tp, m, f(layernorm(tp, x1, p("ln2.w"), p("ln2.b"), eps)));
+  var fc = gelu(tp, affine(tp, m, h, p("mlp.fc"), p("mlp.bfc")));                                 // (B, T, F)
+  return add(tp, x1, add(tp, g_op(linear(tp, m, gemm_input(tp, m, fc), p("mlp.proj"))), p("mlp.bproj")));
 }
 
 }  // namespace
 
-var gpt_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
-  int64_t T = tokens->data.dim(1);
-  tensor pos({T}, mem_category::activations, dtype::i32);  // positions 0..T-1
-  for (int64_t t = 0; t < T; ++t) pos.i32()[t] = int32_t(t);
-  var x = add(tp, embedding(tp, m.param("wte"), tokens), embedding(tp, m.param("wpe"), make_var(pos)));  // (B, T, C) + (T, C)
-  for (int l = 0; l < m.config().layers; ++l) {
+var gpt_span(tape& tp, const model& m, const var& input, layer_span span, recompute_mode rc) {
+  var x = input;
+  if (span.embed) {
+    int64_t T = input->data.dim(1);
+    tensor pos({T}, mem_category::activations, dtype::i32);  // positions 0..T-1
+    for (int64_t t = 0; t < T; ++t) pos.i32()[t] = int32_t(t);
+    const parameter& wte = m.params()[m.param_index("wte")];
+    var tokens = m.tensor_parallel() ? vocab_parallel_embedding(tp, *m.tensor_parallel(), wte.v, input, wte.shard.offset)
+                                     : embedding(tp, wte.v, input);
+    x = add(tp, tokens, embedding(tp, m.param("wpe"), make_var(pos)));  // (B, T, C) + (T, C)
+  }
+  for (int l = span.first; l < span.last; ++l) {
     block_fn block = [&m, l, rc](tape& t, const var& in) { return gpt_block(t, m, l, in, rc == recompute_mode::selective); };
     x = rc == recompute_mode::full ? checkpoint(tp, block, x) : block(tp, x);
   }
-  return layernorm(tp, x, m.param("ln_f.w"), m.param("ln_f.b"), float(m.config().norm_eps));
+  return span.head ? layernorm(tp, x, m.param("ln_f.w"), m.param("ln_f.b"), float(m.config().norm_eps)) : x;
+}
+
+var gpt_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
+  return gpt_span(tp, m, tokens, {0, m.config().layers, true, true}, rc);
 }
 
 }  // namespace wb

@@ -37,14 +37,22 @@ var llama_block(tape& tp, const model& m, int l, const var& x, bool recompute_pr
 
 }  // namespace
 
-var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
-  var x = m.tensor_parallel() ? vocab_parallel_embedding(tp, *m.tensor_parallel(), m.param("tok_emb"), tokens, m.params()[0].shard.offset)
-                              : embedding(tp, m.param("tok_emb"), tokens);  // (B, T, C)
-  for (int l = 0; l < m.config().layers; ++l) {
+var llama_span(tape& tp, const model& m, const var& input, layer_span span, recompute_mode rc) {
+  var x = input;
+  if (span.embed) {
+    const parameter& emb = m.params()[m.param_index("tok_emb")];
+    x = m.tensor_parallel() ? vocab_parallel_embedding(tp, *m.tensor_parallel(), emb.v, input, emb.shard.offset)
+                            : embedding(tp, emb.v, input);  // (B, T, C)
+  }
+  for (int l = span.first; l < span.last; ++l) {
     block_fn block = [&m, l, rc](tape& t, const var& in) { return llama_block(t, m, l, in, rc == recompute_mode::selective); };
     x = rc == recompute_mode::full ? checkpoint(tp, block, x) : block(tp, x);
   }
-  return rmsnorm(tp, x, m.param("norm"), float(m.config().norm_eps));
+  return span.head ? rmsnorm(tp, x, m.param("norm"), float(m.config().norm_eps)) : x;
+}
+
+var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc) {
+  return llama_span(tp, m, tokens, {0, m.config().layers, true, true}, rc);
 }
 
 }  // namespace wb

@@ -37,10 +37,22 @@ recompute_mode recompute_from_string(const std::string& s) {
   throw std::invalid_argument(fmt::format("Invalid 'parallel.recompute' '{}': expected none, selective or full", s));
 }
 
-model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel) : cfg_(cfg) {
+model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel, pipeline_stage stage)
+    : cfg_(cfg), stage_(stage) {
   if (!cfg.precision.empty() && cfg.precision != "fp32" && cfg.precision != "bf16")
     throw std::invalid_argument(fmt::format("Invalid 'model.precision' \"{}\": expected \"fp32\" or \"bf16\"", cfg.precision));
-  auto layout = param_layout(cfg);
+  if (std::string err = pipeline_stage_error(cfg.layers, stage.stages, stage.virtual_stages); !err.empty())
+    throw std::invalid_argument("Invalid pipeline layout: " + err);
+  if (stage.stage < 0 || stage.stage >= stage.stages)
+    throw std::invalid_argument(fmt::format("Invalid pipeline stage {} of {}", stage.stage, stage.stages));
+  // The parameters this stage holds; each keeps its index in the whole layout, which seeds its
+  // initialisation, so a stage's values are those of the single-process model.
+  std::vector<param_spec> layout;
+  std::vector<size_t> layout_index = stage_param_indices(cfg, stage);
+  {
+    auto whole = param_layout(cfg);
+    for (size_t i : layout_index) layout.push_back(whole[i]);
+  }
   int tp = 1, tp_rank = 0;
   if (tensor_parallel && tensor_parallel->world() > 1) {
     tp_ = tensor_parallel, tp = tp_->world(), tp_rank = tp_->rank();
@@ -64,7 +76,7 @@ model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel
     var v = make_var(param_arena_.slice(off, off + n).reshape(local), true);
     v->grad() = grad_arena_.slice(off, off + n).reshape(local);
     float* p = v->data.f32();
-    uint64_t stream = seed * 0x9E3779B97F4A7C15ull + i + 1;
+    uint64_t stream = seed * 0x9E3779B97F4A7C15ull + layout_index[i] + 1;
     switch (s.init) {
       case param_init::normal:
         if (sh.dim < 0) {
@@ -73,7 +85,7 @@ model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel
           // The whole parameter's draws, then this rank's slice: every tp gives the same model.
           std::vector<float> whole(size_t(shape_numel(s.shape)));
           fill_normal(whole.data(), int64_t(whole.size()), s.init_std, stream);
-          int64_t rows = s.shape[0], cols = s.shape[1];
+          int64_t rows = s.shape[0], cols = s.shape.size() > 1 ? s.shape[1] : 1;
           for (int64_t r = 0, k = 0; r < rows; ++r)
             for (int64_t c = 0; c < cols; ++c)
               if ((sh.dim == 0 ? r : c) - sh.offset >= 0 && (sh.dim == 0 ? r : c) - sh.offset < sh.size) p[k++] = whole[size_t(r * cols + c)];
@@ -83,7 +95,7 @@ model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel
       case param_init::zeros: v->data.zero(); break;
     }
     index_[s.name] = params_.size();
-    params_.push_back({s.name, v, s.decay, s.shape, sh});
+    params_.push_back({s.name, v, s.decay, s.shape, sh, is_tied_copy(cfg, stage, s.name)});
     off += n;
   }
 }
@@ -94,7 +106,7 @@ void take_shard(const parameter& p, const float* whole, float* out) {
     std::copy(whole, whole + n, out);
     return;
   }
-  int64_t rows = p.global_shape[0], cols = p.global_shape[1];
+  int64_t rows = p.global_shape[0], cols = p.global_shape.size() > 1 ? p.global_shape[1] : 1;  // a bias: one column
   if (p.shard.dim == 0) {
     std::copy(whole + p.shard.offset * cols, whole + (p.shard.offset + p.shard.size) * cols, out);
     return;
@@ -111,28 +123,48 @@ std::vector<int64_t> shard_offset(const parameter& p) {
 
 int model::tp_size() const { return tp_ ? tp_->world() : 1; }
 
-const var& model::param(const std::string& name) const {
+size_t model::param_index(const std::string& name) const {
   auto it = index_.find(name);
-  if (it == index_.end()) throw std::out_of_range(fmt::format("model has no parameter '{}'", name));
-  return params_[it->second].v;
+  if (it == index_.end())
+    throw std::out_of_range(stage_.split() ? fmt::format("pipeline stage {} holds no parameter '{}'", stage_.stage, name)
+                                           : fmt::format("model has no parameter '{}'", name));
+  return it->second;
 }
 
+const var& model::param(const std::string& name) const { return params_[param_index(name)].v; }
+
 var model::loss(tape& tp, const tensor& tokens, const tensor& targets, recompute_mode rc) const {
-  if (tokens.rank() != 2 || targets.shape() != tokens.shape())
-    throw std::invalid_argument(fmt::format("Invalid batch: tokens {} and targets {} must both be (B, T)",
-                                            shape_str(tokens.shape()), shape_str(targets.shape())));
-  if (tokens.dim(1) > cfg_.seq_len)
-    throw std::invalid_argument(fmt::format("Invalid batch: T = {} exceeds seq_len ({})", tokens.dim(1), cfg_.seq_len));
-  var ids = make_var(tokens);
-  var x = cfg_.family == "gpt" ? gpt_hidden(tp, *this, ids, rc) : llama_hidden(tp, *this, ids, rc);  // (B, T, C)
-  int64_t N = tokens.numel();
-  const var& head = cfg_.tied_embeddings ? params_[0].v : param("lm_head");  // (V, C), or (V/tp, C)
+  if (stage_.split())
+    throw std::logic_error("model::loss: this model is one pipeline stage; run its chunks with chunk_forward");
+  return chunk_forward(tp, 0, nullptr, tokens, targets, rc);
+}
+
+var model::chunk_forward(tape& tp, int local, const var& hidden, const tensor& tokens, const tensor& targets,
+                         recompute_mode rc) const {
+  layer_span span = stage_chunk_span(stage_, cfg_.layers, local);
+  if (span.embed || span.head) {
+    const tensor& batch = span.embed ? tokens : targets;
+    if (batch.rank() != 2 || (span.embed && span.head && targets.shape() != tokens.shape()))
+      throw std::invalid_argument(fmt::format("Invalid batch: tokens {} and targets {} must both be (B, T)",
+                                              shape_str(tokens.shape()), shape_str(targets.shape())));
+    if (batch.dim(1) > cfg_.seq_len)
+      throw std::invalid_argument(fmt::format("Invalid batch: T = {} exceeds seq_len ({})", batch.dim(1), cfg_.seq_len));
+  }
+  var input = span.embed ? make_var(tokens) : hidden;
+  var x = cfg_.family == "gpt" ? gpt_span(tp, *this, input, span, rc) : llama_span(tp, *this, input, span, rc);  // (B, T, C)
+  return span.head ? head_loss(tp, x, targets) : x;
+}
+
+var model::head_loss(tape& tp, const var& x, const tensor& targets) const {
+  int64_t N = targets.numel();
+  const std::string& embedding_name = cfg_.family == "gpt" ? "wte" : "tok_emb";
+  const parameter& head = params_[param_index(cfg_.tied_embeddings ? embedding_name : "lm_head")];  // (V, C), or (V/tp, C)
   if (tp_) {
     var local_x = gemm_input(tp, *this, copy_to_tensor_parallel(tp, *tp_, reshape(tp, x, {N, cfg_.dim})));
-    var local_logits = linear(tp, *this, local_x, head);  // (N, V/tp)
-    return vocab_parallel_cross_entropy(tp, *tp_, local_logits, make_var(targets.reshape({N})), params_[0].shard.offset);
+    var local_logits = linear(tp, *this, local_x, head.v);  // (N, V/tp)
+    return vocab_parallel_cross_entropy(tp, *tp_, local_logits, make_var(targets.reshape({N})), head.shard.offset);
   }
-  var logits = linear(tp, *this, gemm_input(tp, *this, reshape(tp, x, {N, cfg_.dim})), head);  // (N, V)
+  var logits = linear(tp, *this, gemm_input(tp, *this, reshape(tp, x, {N, cfg_.dim})), head.v);  // (N, V)
   return cross_entropy(tp, logits, make_var(targets.reshape({N})));
 }
 

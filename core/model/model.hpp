@@ -25,6 +25,7 @@ struct parameter {
   bool decay;
   shape_t global_shape;  // the whole parameter; v holds `shard` of it under tensor parallel
   param_shard shard;     // dim -1: v is the whole parameter
+  bool tied_copy = false;  // the last pipeline stage's copy of a tied embedding (pipeline_stage.hpp)
 };
 
 class collective;
@@ -35,25 +36,39 @@ class model {
   // allocates only its shard of each split parameter (tensor_parallel_shard), initialised to the
   // same values as that slice of the single-process model, and its forward pass runs the
   // Megatron-LM operators (core/model/tensor_parallel_ops.hpp). Null or a group of one: no split.
-  model(const model_config& cfg, uint64_t seed, collective* tensor_parallel = nullptr);
+  // stage: under pipeline parallel, the model holds only that stage's chunks (pipeline_stage.hpp),
+  // with the same values as those parameters of the whole model.
+  model(const model_config& cfg, uint64_t seed, collective* tensor_parallel = nullptr, pipeline_stage stage = {});
   const model_config& config() const { return cfg_; }
   // bf16 mixed precision (model.precision = "bf16"; mixed_precision.hpp), else fp32 throughout.
   bool bf16() const { return cfg_.precision == "bf16"; }
   const std::vector<parameter>& params() const { return params_; }
   const var& param(const std::string& name) const;
+  size_t param_index(const std::string& name) const;  // into params()
   int64_t num_params() const { return param_arena_.numel(); }
   const tensor& param_arena() const { return param_arena_; }  // (P)
   const tensor& grad_arena() const { return grad_arena_; }    // (P)
   void zero_grad() const { grad_arena_.zero(); }
   collective* tensor_parallel() const { return tp_; }  // null when not split
   int tp_size() const;
+  const pipeline_stage& stage() const { return stage_; }
 
   // tokens, targets: i32 (B, T) with T <= seq_len; targets of -1 are ignored. Returns the mean
   // cross-entropy (1); call tp.backward(loss, scale) to accumulate into the gradient arena.
+  // A model split over pipeline stages has no whole forward pass: use chunk_forward.
   var loss(tape& tp, const tensor& tokens, const tensor& targets, recompute_mode rc = recompute_mode::none) const;
 
+  // Pipeline parallel: the forward pass of this stage's local chunk `local`. Its input is `tokens`
+  // when the chunk holds the embedding, else `hidden` (B, T, C) from the previous chunk; it returns
+  // the next hidden states (B, T, C) or, for the last chunk, the mean cross-entropy against targets.
+  var chunk_forward(tape& tp, int local, const var& hidden, const tensor& tokens, const tensor& targets,
+                    recompute_mode rc = recompute_mode::none) const;
+
  private:
+  var head_loss(tape& tp, const var& x, const tensor& targets) const;
+
   model_config cfg_;
+  pipeline_stage stage_;
   collective* tp_ = nullptr;
   tensor param_arena_, grad_arena_;
   std::vector<parameter> params_;
@@ -66,7 +81,11 @@ void take_shard(const parameter& p, const float* whole, float* out);
 // The inverse for checkpoints: where p's data sits in the global tensor (one offset per dim).
 std::vector<int64_t> shard_offset(const parameter& p);
 
-// The family forward passes (llama.cpp, gpt.cpp): x (B, T, C) of final hidden states.
+// The family forward passes (llama.cpp, gpt.cpp) over a span of layers: from token ids (B, T) when
+// span.embed, else from hidden states (B, T, C); returns (B, T, C), after the final norm when span.head.
+var llama_span(tape& tp, const model& m, const var& input, layer_span span, recompute_mode rc);
+var gpt_span(tape& tp, const model& m, const var& input, layer_span span, recompute_mode rc);
+// All layers: token ids to the final hidden states.
 var llama_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc);
 var gpt_hidden(tape& tp, const model& m, const var& tokens, recompute_mode rc);
 

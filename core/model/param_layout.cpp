@@ -85,9 +85,6 @@ std::vector<param_spec> param_layout(const model_config& c) {
 
 std::string tensor_parallel_error(const model_config& c, int tp) {
   if (tp == 1) return "";
-  if (c.family != "llama")
-    return fmt::format("tensor parallel (parallel.tp = {}) is implemented for model.family 'llama' only, got '{}'; use parallel.tp = 1",
-                       tp, c.family);
   if (tp < 1 || c.heads % tp || kv_heads_of(c) % tp)
     return fmt::format("parallel.tp = {} must divide model.heads ({}) and model.kv_heads ({}): each rank computes whole heads",
                        tp, c.heads, kv_heads_of(c));
@@ -97,7 +94,8 @@ std::string tensor_parallel_error(const model_config& c, int tp) {
 }
 
 param_shard tensor_parallel_shard(const model_config& c, const param_spec& p, int tp, int rank) {
-  if (tp == 1 || p.shape.size() != 2) return {-1, 0, p.shape.empty() ? 0 : p.shape[0]};
+  param_shard replicated{-1, 0, p.shape.empty() ? 0 : p.shape[0]};
+  if (tp == 1) return replicated;
   auto ends_with = [&](const char* s) {
     std::string suf(s);
     return p.name.size() >= suf.size() && p.name.compare(p.name.size() - suf.size(), suf.size(), suf) == 0;
@@ -111,18 +109,45 @@ param_shard tensor_parallel_shard(const model_config& c, const param_spec& p, in
     chunk k = chunk_range(size_t(extent), tp, rank);
     return param_shard{dim, int64_t(k.begin), int64_t(k.size)};
   };
-  if (ends_with("attn.wq")) return heads(c.heads, 0);
-  if (ends_with("attn.wk") || ends_with("attn.wv")) return heads(kv_heads_of(c), 0);
+  // Llama and GPT: column-parallel weights and their biases (GPT) split their output features,
+  // row-parallel weights their input features; a row-parallel layer's bias is added once, after
+  // the all-reduce, so it is replicated like the norms and GPT's position embedding.
+  if (ends_with("attn.wq") || ends_with("attn.bq")) return heads(c.heads, 0);
+  if (ends_with("attn.wk") || ends_with("attn.wv") || ends_with("attn.bk") || ends_with("attn.bv")) return heads(kv_heads_of(c), 0);
   if (ends_with("attn.wo")) return heads(c.heads, 1);
-  if (ends_with("mlp.w1") || ends_with("mlp.w3")) return plain(c.ffn, 0);
-  if (ends_with("mlp.w2")) return plain(c.ffn, 1);
-  if (p.name == "tok_emb" || p.name == "lm_head") return plain(c.vocab, 0);
+  if (ends_with("mlp.w1") || ends_with("mlp.w3") || ends_with("mlp.fc") || ends_with("mlp.bfc")) return plain(c.ffn, 0);
+  if (ends_with("mlp.w2") || ends_with("mlp.proj")) return plain(c.ffn, 1);
+  if (p.name == "tok_emb" || p.name == "wte" || p.name == "lm_head") return plain(c.vocab, 0);
+  if (p.shape.size() != 2 || p.name == "wpe") return replicated;
   throw std::logic_error(fmt::format("tensor_parallel_shard: no split known for parameter '{}'", p.name));
 }
 
 shape_t shard_shape(const param_spec& p, const param_shard& s) {
   shape_t out = p.shape;
   if (s.dim >= 0) out[size_t(s.dim)] = s.size;
+  return out;
+}
+
+bool is_tied_copy(const model_config& c, const pipeline_stage& st, const std::string& name) {
+  return c.tied_embeddings && st.holds_head() && !st.holds_embedding() && name == (c.family == "gpt" ? "wte" : "tok_emb");
+}
+
+std::vector<size_t> stage_param_indices(const model_config& c, const pipeline_stage& st) {
+  auto layout = param_layout(c);
+  std::vector<bool> layer_held(size_t(c.layers), false);
+  for (int j = 0; j < st.virtual_stages; ++j) {
+    layer_span s = stage_chunk_span(st, c.layers, j);
+    for (int l = s.first; l < s.last; ++l) layer_held[size_t(l)] = true;
+  }
+  std::vector<size_t> out;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const std::string& n = layout[i].name;
+    bool held;
+    if (n.rfind("layers.", 0) == 0) held = layer_held[size_t(std::stoi(n.substr(7)))];
+    else if (n == "tok_emb" || n == "wte" || n == "wpe") held = st.holds_embedding() || is_tied_copy(c, st, n);
+    else held = st.holds_head();  // norm, ln_f.w, ln_f.b, lm_head
+    if (held) out.push_back(i);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/pipeline_stage.hpp"
 #include "core/recipe/recipe.hpp"
 #include "core/tensor/tensor.hpp"
 
@@ -28,9 +29,10 @@ struct param_spec {
 std::vector<param_spec> param_layout(const model_config& cfg);
 
 // Tensor parallel (Megatron-LM, Shoeybi et al. 2019): which slice of a parameter tensor-parallel
-// rank `rank` of `tp` holds. Llama only. Column-parallel wq, wk, wv, w1, w3 split their rows (output
-// features: whole heads, whole ffn units), row-parallel wo, w2 their columns (input features),
-// tok_emb and lm_head their rows (vocabulary parallel); norms are replicated (dim -1). Every split is
+// rank `rank` of `tp` holds. Column-parallel wq, wk, wv, w1, w3 (GPT: fc, and the biases of all
+// four) split their rows (output features: whole heads, whole ffn units), row-parallel wo, w2 (GPT:
+// proj) their columns (input features), tok_emb / wte and lm_head their rows (vocabulary parallel);
+// norms, row-parallel biases and GPT's position embedding are replicated (dim -1). Every split is
 // chunk_range of the global extent, so the shards of all ranks tile the parameter. Heads need
 // tp | heads and tp | kv_heads (GQA), and ffn and vocabulary need tp <= them.
 struct param_shard {
@@ -42,6 +44,14 @@ param_shard tensor_parallel_shard(const model_config& cfg, const param_spec& p, 
 shape_t shard_shape(const param_spec& p, const param_shard& s);
 // Empty when tp works for cfg, else what is wrong and what to do.
 std::string tensor_parallel_error(const model_config& cfg, int tp);
+
+// Pipeline parallel: the indices into param_layout(cfg) of the parameters `stage` holds, in layout
+// order: the layers of its chunks, the embedding on stage 0 (and GPT's positions), the final norm and
+// output layer on the last stage. A tied output layer on a later stage than the embedding is held
+// there too, as its own copy (is_tied_copy).
+std::vector<size_t> stage_param_indices(const model_config& cfg, const pipeline_stage& stage);
+// Whether `name` is the last stage's own copy of the embedding a tied output layer reads.
+bool is_tied_copy(const model_config& cfg, const pipeline_stage& stage, const std::string& name);
 
 // Closed form of the same count (no allocation), e.g. 8,030,261,248 for Llama 3 8B.
 long long param_count(const model_config& cfg);

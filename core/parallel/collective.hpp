@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace wb {
 
@@ -28,6 +29,15 @@ inline chunk chunk_range(size_t n, int parts, int i) {
   size_t base = n / size_t(parts), extra = n % size_t(parts), ui = size_t(i);
   return {ui * base + (ui < extra ? ui : extra), base + (ui < extra ? 1 : 0)};
 }
+
+// One point-to-point transfer of a send_recv batch.
+struct p2p_op {
+  bool send = false;
+  void* data = nullptr;  // read when sending, written when receiving
+  size_t bytes = 0;
+  int peer = 0;
+  uint32_t tag = 0;
+};
 
 class collective {
  public:
@@ -50,6 +60,17 @@ class collective {
   // order sent; the receiver must name the exact size (zero bytes: nothing travels). tag < 2^16.
   virtual void send(const void* data, size_t bytes, int peer, uint32_t tag) = 0;
   virtual void recv(void* data, size_t bytes, int peer, uint32_t tag) = 0;
+  // Point to point: every send and receive of `ops` in flight at once, returning when all are
+  // complete, so two ranks may send to each other in one call without deadlock when a send waits
+  // for its receiver (Megatron-LM's batch_isend_irecv between pipeline stages). Order per (peer,
+  // tag) is as for send and recv. This default sends first, then receives: right for backends
+  // whose send returns before the receive is posted (local_collective); fabric_collective posts all.
+  virtual void send_recv(const std::vector<p2p_op>& ops) {
+    for (auto& o : ops)
+      if (o.send) send(o.data, o.bytes, o.peer, o.tag);
+    for (auto& o : ops)
+      if (!o.send) recv(o.data, o.bytes, o.peer, o.tag);
+  }
 };
 
 // A group of one: every collective is the identity. What a single-process run uses.

@@ -88,4 +88,10 @@ void sub_collective::recv(void* data, size_t bytes, int peer, uint32_t tag) {
   parent_.recv(data, bytes, members_.at(size_t(peer)), tag_ + 1 + tag);
 }
 
+void sub_collective::send_recv(const std::vector<p2p_op>& ops) {
+  std::vector<p2p_op> mapped = ops;
+  for (auto& o : mapped) o.peer = members_.at(size_t(o.peer)), o.tag += tag_ + 1;
+  parent_.send_recv(mapped);
+}
+
 }  // namespace wb

@@ -37,6 +37,7 @@ class sub_collective final : public collective {
   // must be < 2^16 minus the view's tag.
   void send(const void* data, size_t bytes, int peer, uint32_t tag) override;
   void recv(void* data, size_t bytes, int peer, uint32_t tag) override;
+  void send_recv(const std::vector<p2p_op>& ops) override;  // the parent's, with peers and tags mapped
 
  private:
   // One ring step: send `out` to the next member while receiving `in` from the previous one.

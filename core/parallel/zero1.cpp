@@ -3,11 +3,13 @@
 // rounding error), so the global norm keeps about 48 bits instead of 24.
 #include "core/parallel/zero1.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace wb {
 
-zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads) {
+zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads,
+                                       const std::vector<chunk>& uncounted) {
   chunk s = zero1_shard(c, grads.numel());
   float* g = grads.f32();
   c.reduce_scatter_sum(g, size_t(grads.numel()));
@@ -20,6 +22,9 @@ zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, doubl
     grad_stats local = grad_norm(grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size)), threads);
     squares = local.norm * local.norm;
     finite = local.finite;
+    for (const chunk& u : uncounted)  // the part of an uncounted range inside this shard
+      for (size_t i = std::max(u.begin, s.begin), e = std::min(u.begin + u.size, s.begin + s.size); i < e; ++i)
+        squares -= double(g[i]) * double(g[i]);
   }
   float hi = float(squares);
   float exchange[4] = {hi, float(squares - double(hi)), float(local_loss), finite ? 0.0f : 1.0f};

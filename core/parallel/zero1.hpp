@@ -6,6 +6,8 @@
 // the parameters. Same traffic as the all-reduce of plain data parallel (reduce-scatter +
 // all-gather), optimizer state / dp per rank.
 #pragma once
+#include <vector>
+
 #include "core/parallel/collective.hpp"
 #include "core/tensor/tensor.hpp"
 #include "core/train/grad_norm.hpp"
@@ -21,8 +23,10 @@ struct zero1_gradients {
 };
 
 // grads: f32 (P). Afterwards the rank's shard of grads holds the gradient averaged over the ranks
-// (the rest is unspecified); the norm covers all P elements. Collective over every rank of c.
-zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads = 1);
+// (the rest is unspecified); the norm covers all P elements but the `uncounted` ranges of the
+// arena (a tied embedding's copy that another pipeline stage counts). Collective over every rank of c.
+zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads = 1,
+                                       const std::vector<chunk>& uncounted = {});
 
 // params: f32 (P); each rank contributes its updated shard and receives the others'.
 void zero1_gather_parameters(collective& c, const tensor& params);

@@ -41,8 +41,9 @@ plan_result plan_recipe(const recipe& r, const instance_catalog& catalog, const 
     throw plan_error("parallel.dp", fmt::format("the layout does not split: dp = {}, microbatches per replica = {}", l.dp, l.microbatches));
   if (inst->is_local && (l.tp > 1 || l.pp > 1))
     throw plan_error(l.tp > 1 ? "parallel.tp" : "parallel.pp",
-                     "this machine's engine runs one process per data-parallel rank (tp = pp = 1); plan the "
-                     "recipe's cluster instead, or set parallel.tp = 1 and parallel.pp = 1");
+                     "the planner predicts this machine's ranks for data parallel only (tp = pp = 1); `wb run "
+                     "--nproc` executes tensor and pipeline parallel here and writes every rank's measured peak to "
+                     "metrics.jsonl; plan the recipe's cluster instead, or set parallel.tp = 1 and parallel.pp = 1");
   if (inst->is_local && !local)
     throw plan_error("cluster.instance", "planning for this machine needs its device profile: run `wb plan --calibrate` once");
   if (!inst->is_local && inst->device_peak_flops <= 0)
@@ -78,6 +79,8 @@ plan_result plan_recipe(const recipe& r, const instance_catalog& catalog, const 
     if (l.recompute == "none") p.notes.push_back("no recompute: attention scores are stored (an unfused softmax)");
   } else {
     p.notes.push_back(fmt::format("measured profile: {} thread(s), {}", local->threads, local->cpu));
+    if (l.dp > 1 && local->collective_ranks == 0)
+      p.notes.push_back("the data-parallel exchange is not priced: the profile has no collective table; run `wb plan --calibrate`");
   }
   return p;
 }

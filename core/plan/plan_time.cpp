@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/plan/local_time.hpp"
 #include "core/plan/plan_memory.hpp"
 
 namespace wb {
@@ -68,6 +69,8 @@ double all_reduce_seconds(double bytes, int n, double bandwidth) {
 }
 
 plan_time step_time(const model_config& c, const plan_layout& l, const instance_spec& inst, const device_speed& d) {
+  // This machine's engine, op by op from its measured kernels (a profile that has them).
+  if (inst.is_local && d.profile && !d.profile->kernels.empty()) return local_step_time(c, l, *d.profile);
   double e = c.precision == "bf16" ? 2 : 4;
   long long tokens = (long long)l.microbatch * c.seq_len;
   double layers = double(c.layers) / l.pp;

@@ -3,7 +3,8 @@
 // tensor-parallel collectives on the critical path (Megatron-LM does not overlap them by default),
 // pipeline sends, and the data-parallel gradient reduction less what overlaps with the last
 // microbatch's backward. Collective times follow the ring algorithms' volumes (nccl-tests
-// PERFORMANCE.md: all-reduce moves 2(n-1)/n of the buffer per rank).
+// PERFORMANCE.md: all-reduce moves 2(n-1)/n of the buffer per rank). For this machine's CPU engine
+// (instance "local" with a measured profile) step_time defers to local_time.hpp, op by op.
 #pragma once
 #include "core/catalog/instance.hpp"
 #include "core/plan/device_profile.hpp"

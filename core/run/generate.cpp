@@ -21,7 +21,7 @@ std::vector<float> next_token_logits(const model& m, compute_backend& backend, c
   var x = cfg.family == "gpt" ? gpt_hidden(tp, m, make_var(ids), recompute_mode::none)
                               : llama_hidden(tp, m, make_var(ids), recompute_mode::none);  // (1, T, C)
   var last = make_var(x->data.reshape({int64_t(T), cfg.dim}).slice(int64_t(T) - 1, int64_t(T)));  // (1, C)
-  const var& head = cfg.tied_embeddings ? m.params()[0].v : m.param("lm_head");  // (V, C)
+  const var& head = m.param(cfg.tied_embeddings ? (cfg.family == "gpt" ? "wte" : "tok_emb") : "lm_head");  // (V, C)
   var logits = matmul(tp, last, head, false, true);  // (1, V)
   const float* l = logits->data.f32();
   return std::vector<float>(l, l + cfg.vocab);

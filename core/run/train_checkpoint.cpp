@@ -54,8 +54,8 @@ namespace {
 // Tag of the ZeRO-1 moment messages (collective.hpp: tags < 2^16; no other user sends in train_run).
 constexpr uint32_t moment_tag = 0x7a31;
 
-// The moments' whole (P) each into m_out and v_out on rank 0. Unsharded: a copy. Sharded (ZeRO-1):
-// rank 0's own shard is copied and every other rank's is received from it.
+}  // namespace
+
 void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_out, float* v_out) {
   const adamw& o = tr.optimizer();
   chunk own = o.shard();
@@ -69,8 +69,6 @@ void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_ou
   }
 }
 
-}  // namespace
-
 void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards) {
   const adamw& o = tr.optimizer();
   if (o.shard().size == size_t(tr.num_params())) return;  // not sharded: rank 0 has it all
@@ -78,26 +76,31 @@ void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards) {
   shards.send(o.second_moment().f32(), o.shard().size * 4, 0, moment_tag);
 }
 
-void add_snapshot_slices(train_snapshot& s, const model_config& cfg, int tp, int tp_rank, const float* base) {
-  auto layout = param_layout(cfg);
+void add_snapshot_slices(train_snapshot& s, const model_config& cfg, int tp, int tp_rank, const pipeline_stage& stage,
+                         const float* base) {
+  auto whole = param_layout(cfg);
+  std::vector<param_spec> layout;
+  for (size_t i : stage_param_indices(cfg, stage)) layout.push_back(whole[i]);
   std::vector<param_shard> shards;
   size_t P = 0;
   for (auto& spec : layout) {
     shards.push_back(tensor_parallel_shard(cfg, spec, tp, tp_rank));
     P += size_t(shape_numel(shard_shape(spec, shards.back())));
   }
+  const int file = stage.stage * tp + tp_rank;
   size_t offset = 0;
   for (size_t i = 0; i < layout.size(); ++i) {
     const param_spec& spec = layout[i];
     const param_shard& sh = shards[i];
     auto shape = shard_shape(spec, sh);
     size_t n = size_t(shape_numel(shape));
-    if (tp_rank == 0 || sh.dim >= 0) {  // replicated: identical on every tp rank, written once
+    // replicated: identical on every tp rank, written once; a tied copy: identical to stage 0's
+    if ((tp_rank == 0 || sh.dim >= 0) && !is_tied_copy(cfg, stage, spec.name)) {
       std::vector<int64_t> at(spec.shape.size(), 0);
       if (sh.dim >= 0) at[size_t(sh.dim)] = sh.offset;
-      s.contents.tensors.push_back({"model." + spec.name, st_dtype::f32, shape, spec.shape, at, base + offset, tp_rank});
-      s.contents.tensors.push_back({"optim.m." + spec.name, st_dtype::f32, shape, spec.shape, at, base + P + offset, tp_rank});
-      s.contents.tensors.push_back({"optim.v." + spec.name, st_dtype::f32, shape, spec.shape, at, base + 2 * P + offset, tp_rank});
+      s.contents.tensors.push_back({"model." + spec.name, st_dtype::f32, shape, spec.shape, at, base + offset, file});
+      s.contents.tensors.push_back({"optim.m." + spec.name, st_dtype::f32, shape, spec.shape, at, base + P + offset, file});
+      s.contents.tensors.push_back({"optim.v." + spec.name, st_dtype::f32, shape, spec.shape, at, base + 2 * P + offset, file});
     }
     offset += n;
   }
@@ -133,7 +136,7 @@ std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const traine
              {"model", model_config_to_json(meta.model)},
              {"tokenizer_path", meta.tokenizer_path},
              {"loader", {{"samples", ls.samples}, {"source_samples", ls.source_samples}, {"sources", names}}}};
-  add_snapshot_slices(*s, m.config(), m.tp_size(), 0, s->storage.data());
+  add_snapshot_slices(*s, m.config(), m.tp_size(), 0, m.stage(), s->storage.data());
   return s;
 }
 

@@ -34,15 +34,18 @@ struct checkpoint_meta {
 struct train_snapshot {
   ckpt_contents contents;     // tensors point into storage (and peer_storage)
   std::vector<float> storage;
-  // Tensor parallel: the other tp ranks' [params | m | v] arenas, received by the writing rank;
-  // peer_storage[r - 1] holds tp rank r's, written as its slices into tensors-r.safetensors.
+  // Tensor and pipeline parallel: the other model-parallel ranks' [params | m | v] arenas, received
+  // by the writing rank and written as their slices (add_snapshot_slices).
   std::vector<std::vector<float>> peer_storage;
 };
 
-// Appends the slices of tp rank tp_rank's arenas (base: its [params | m | v], laid out as that
-// rank's model lays them out: param_layout order, tensor_parallel_shard shapes) to s.contents, in
-// file tp_rank, each with its global shape and offset. Replicated parameters only from tp rank 0.
-void add_snapshot_slices(train_snapshot& s, const model_config& cfg, int tp, int tp_rank, const float* base);
+// Appends the slices of one model-parallel rank's arenas (base: its [params | m | v], laid out as
+// that rank's model lays them out: the parameters of pipeline stage `stage` in param_layout order,
+// tensor_parallel_shard shapes for tp rank tp_rank of tp) to s.contents, in file
+// stage.stage * tp + tp_rank, each with its global shape and offset. Replicated parameters only
+// from tp rank 0; a tied embedding's copy on the last stage not at all (stage 0 writes it).
+void add_snapshot_slices(train_snapshot& s, const model_config& cfg, int tp, int tp_rank, const pipeline_stage& stage,
+                         const float* base);
 
 // `reuse`: a snapshot already written, whose buffer is recycled (no page faults while training
 // waits); may be null. Under ZeRO-1 the moments are sharded over the data-parallel ranks: rank 0
@@ -53,6 +56,10 @@ std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const traine
                                                     const checkpoint_meta& meta,
                                                     std::unique_ptr<train_snapshot> reuse = nullptr,
                                                     collective* shards = nullptr);
+// The optimizer's whole (P) moments into m_out and v_out on rank 0 of `shards` (the data-parallel
+// group): a copy, or under ZeRO-1 its own shard plus every other rank's, which calls
+// checkpoint_send_optimizer_shard at the same time.
+void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_out, float* v_out);
 // A non-zero rank's part of checkpoint_snapshot: sends its moment shard to rank 0 (nothing when the
 // optimizer is not sharded).
 void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards);

@@ -1,6 +1,7 @@
 // The training loop; see the header.
 #include "core/run/train_run.hpp"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include "core/tensor/memory.hpp"
 #include "core/tensor/tape.hpp"
 #include "core/tokenizer/tokenizer_json.hpp"
+#include "core/train/pipeline_step.hpp"
 #include "core/train/trainer.hpp"
 
 namespace wb {
@@ -54,7 +56,7 @@ data_loader recipe_data_loader(const recipe& r, const tokenizer& tok, int dp_ran
 }
 
 eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
-                           long long step) {
+                           long long step, collective* pipeline) {
   eval_report e;
   e.step = step;
   const int T = r.model.seq_len, B = r.parallel.microbatch;
@@ -67,8 +69,12 @@ eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& bac
     for (long long b = 0; b < r.train.eval_batches; ++b) {
       if (loader.valid_batch(s, uint64_t(b * B), size_t(B), rows) < size_t(B)) break;
       fill_batch_rows(rows, T, tokens, targets);
-      tape tp(backend, /*recording=*/false);
-      sum += m.loss(tp, tokens, targets)->data.f32()[0];
+      if (pipeline) {
+        sum += pipeline_forward_loss(m, backend, *pipeline, tokens, targets, B);
+      } else {
+        tape tp(backend, /*recording=*/false);
+        sum += m.loss(tp, tokens, targets)->data.f32()[0];
+      }
       ++batches;
     }
     if (batches == 0) continue;
@@ -92,27 +98,67 @@ nlohmann::ordered_json memory_peaks() {
   return j;
 }
 
-}  // namespace
+// Every rank's peaks by category, gathered on rank 0 (null elsewhere): under tensor and pipeline
+// parallel the ranks hold different things (the first stage the most activations, the last the
+// logits), and these are what a per-rank memory prediction is checked against.
+constexpr uint32_t peaks_tag = 0x7a33;  // collective.hpp's user tag space; unused elsewhere in train_run
 
-// Tensor-parallel checkpoints: the writer (tp rank 0 of the first data-parallel replica) receives
-// each other tp rank's [params | m | v] and writes them as that rank's slices (add_snapshot_slices).
-static void send_shards_to_writer(collective& tp_group, const model& m, const trainer& tr) {
-  int64_t n = m.num_params();
-  tp_group.send(&n, sizeof n, 0, 0);
-  for (const tensor* a : {&m.param_arena(), &tr.optimizer().first_moment(), &tr.optimizer().second_moment()})
-    tp_group.send(a->f32(), size_t(n) * sizeof(float), 0, 0);
+nlohmann::ordered_json memory_peaks_by_rank(collective& ranks) {
+  std::array<int64_t, mem_category_count + 1> mine{};
+  for (int c = 0; c < mem_category_count; ++c) mine[size_t(c)] = int64_t(memory().category(mem_category(c)).peak);
+  mine[mem_category_count] = int64_t(memory().total().peak);
+  if (ranks.rank() != 0) {
+    ranks.send(mine.data(), sizeof mine, 0, peaks_tag);
+    return nullptr;
+  }
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (int r = 0; r < ranks.world(); ++r) {
+    std::array<int64_t, mem_category_count + 1> theirs = mine;
+    if (r > 0) ranks.recv(theirs.data(), sizeof theirs, r, peaks_tag);
+    nlohmann::ordered_json j;
+    for (int c = 0; c < mem_category_count; ++c) j[mem_category_name(mem_category(c))] = theirs[size_t(c)];
+    j["total"] = theirs[mem_category_count];
+    all.push_back(j);
+  }
+  return all;
 }
 
-static void receive_shards_of_peers(collective& tp_group, train_snapshot& snap, const model_config& cfg) {
-  snap.peer_storage.resize(size_t(tp_group.world() - 1));
-  for (int peer = 1; peer < tp_group.world(); ++peer) {
-    int64_t n = 0;
-    tp_group.recv(&n, sizeof n, peer, 0);
-    auto& buf = snap.peer_storage[size_t(peer - 1)];
-    buf.resize(size_t(3 * n));
-    for (int k = 0; k < 3; ++k) tp_group.recv(buf.data() + size_t(k * n), size_t(n) * sizeof(float), peer, 0);
-    add_snapshot_slices(snap, cfg, tp_group.world(), peer, buf.data());
+}  // namespace
+
+// Tensor- and pipeline-parallel checkpoints: the writer (rank 0) receives the [params | m | v] of
+// every other model-parallel rank of the first data-parallel replica and writes them as that rank's
+// slices (add_snapshot_slices). Tag: collective.hpp's user space; nothing else in train_run uses it.
+constexpr uint32_t shard_tag = 0x7a32;
+
+// `moments`: under ZeRO-1 the data-parallel group whose shards are gathered first (its other ranks
+// call checkpoint_send_optimizer_shard), else null.
+static void send_shards_to_writer(collective& ranks, const model& m, const trainer& tr, collective* moments) {
+  int64_t n = m.num_params();
+  ranks.send(&n, sizeof n, 0, shard_tag);
+  ranks.send(m.param_arena().f32(), size_t(n) * sizeof(float), 0, shard_tag);
+  if (!moments) {
+    for (const tensor* a : {&tr.optimizer().first_moment(), &tr.optimizer().second_moment()})
+      ranks.send(a->f32(), size_t(n) * sizeof(float), 0, shard_tag);
+    return;
   }
+  std::vector<float> whole(2 * size_t(n));
+  gather_optimizer_moments(tr, moments, whole.data(), whole.data() + n);
+  for (int k = 0; k < 2; ++k) ranks.send(whole.data() + size_t(k * n), size_t(n) * sizeof(float), 0, shard_tag);
+}
+
+static void receive_shards_of_peers(collective& ranks, const rank_layout& layout, train_snapshot& snap, const recipe& r) {
+  snap.peer_storage.clear();
+  snap.peer_storage.reserve(size_t(layout.tp * layout.pp));
+  for (int stage = 0; stage < layout.pp; ++stage)
+    for (int t = 0; t < layout.tp; ++t) {
+      int peer = layout.rank_of({t, 0, stage});
+      if (peer == 0) continue;
+      int64_t n = 0;
+      ranks.recv(&n, sizeof n, peer, shard_tag);
+      auto& buf = snap.peer_storage.emplace_back(size_t(3 * n));
+      for (int k = 0; k < 3; ++k) ranks.recv(buf.data() + size_t(k * n), size_t(n) * sizeof(float), peer, shard_tag);
+      add_snapshot_slices(snap, r.model, layout.tp, t, pipeline_stage{stage, layout.pp, r.parallel.virtual_stages}, buf.data());
+    }
 }
 
 run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,
@@ -122,21 +168,24 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   collective* ranks = options.ranks && options.ranks->world() > 1 ? options.ranks : nullptr;
   const int world = ranks ? ranks->world() : 1;
   const bool lead = !ranks || ranks->rank() == 0;  // evaluates, writes metrics and checkpoints
-  // Tensor parallel inside data parallel, Megatron's order (core/parallel/rank_layout.hpp). With
-  // tp = 1 the data-parallel group is all ranks, over the backend's own collectives.
-  const int tp = ranks ? r.parallel.tp : 1;
-  if (world % tp)
-    throw std::runtime_error(fmt::format("Invalid 'parallel.tp' {}: expected a divisor of the number of ranks ({})", tp, world));
-  const rank_layout layout = make_rank_layout(tp, world / tp, 1, world);
+  // Tensor parallel innermost, then data, then pipeline parallel: Megatron's order
+  // (core/parallel/rank_layout.hpp). Without tp and pp the data-parallel group is all ranks, over the
+  // backend's own collectives.
+  const int tp = ranks ? r.parallel.tp : 1, pp = ranks ? r.parallel.pp : 1;
+  if (world % (tp * pp))
+    throw std::runtime_error(fmt::format("Invalid 'parallel.tp' {} x 'parallel.pp' {}: expected a divisor of the number of "
+                                         "ranks ({})", tp, pp, world));
+  const rank_layout layout = make_rank_layout(tp, world / (tp * pp), pp, world);
   const rank_coords me = layout.coords(ranks ? ranks->rank() : 0);
   const int dp_size = layout.dp;
-  std::optional<sub_collective> tp_group, dp_group;
-  if (tp > 1) {
-    tp_group.emplace(*ranks, layout.tp_group(ranks->rank()), 100);
-    if (dp_size > 1) dp_group.emplace(*ranks, layout.dp_group(ranks->rank()), 200);
-  }
-  collective* dp = tp > 1 ? (dp_group ? &*dp_group : nullptr) : ranks;
-  const bool lead_tp_group = me.dp == 0;  // the tp ranks that evaluate and checkpoint with the lead
+  const pipeline_stage stage{me.pp, pp, pp > 1 ? r.parallel.virtual_stages : 1};
+  std::optional<sub_collective> tp_group, dp_group, pp_group;
+  if (tp > 1) tp_group.emplace(*ranks, layout.tp_group(ranks->rank()), 100);
+  if (dp_size > 1 && tp * pp > 1) dp_group.emplace(*ranks, layout.dp_group(ranks->rank()), 200);
+  if (pp > 1) pp_group.emplace(*ranks, layout.pp_group(ranks->rank()), 300);
+  collective* dp = tp * pp > 1 ? (dp_group ? &*dp_group : nullptr) : ranks;
+  collective* pipeline = pp_group ? &*pp_group : nullptr;
+  const bool first_replica = me.dp == 0;  // the model-parallel ranks that evaluate and checkpoint with the lead
   if (r.parallel.global_batch % (dp_size * r.parallel.microbatch) != 0)
     throw std::runtime_error(fmt::format("Invalid 'parallel.global_batch' {}: expected a multiple of microbatch x dp "
                                          "({} x {}) for {} data-parallel ranks",
@@ -149,7 +198,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   lo.tokenizer_fingerprint = tokenizer_fingerprint(tok);
 
   backend.set_threads(r.train.threads);
-  model m(r.model, uint64_t(r.model.init_seed), tp_group ? &*tp_group : nullptr);
+  model m(r.model, uint64_t(r.model.init_seed), tp_group ? &*tp_group : nullptr, stage);
   summary.params = m.num_params();
 
   // Checkpoints: where, and whether this run continues an earlier one.
@@ -177,10 +226,12 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   meta.tokenizer_path = r.data.tokenizer;
   meta.model = r.model;
   meta.recipe = options.recipe_json;
-  // ZeRO-1 shards AdamW state over the data-parallel ranks; with tensor parallelism it is not
-  // combined yet, so tp > 1 runs use the all-reduce path (zero = 0) and the layout records that.
+  // ZeRO-1 shards AdamW state over the data-parallel ranks (of each pipeline stage); with tensor
+  // parallelism it is not combined yet, so tp > 1 runs use the all-reduce path (zero = 0) and the
+  // layout records that.
   const int zero = ranks && tp == 1 ? r.parallel.zero : 0;
-  meta.layout = {{"dp", dp_size}, {"tp", tp}, {"pp", 1}, {"ranks", world}, {"zero", zero}};
+  meta.layout = {{"dp", dp_size}, {"tp", tp}, {"pp", pp}, {"virtual_stages", stage.virtual_stages}, {"ranks", world},
+                 {"zero", zero}};
   meta.total_steps = steps;
 
   trainer_options to;
@@ -191,6 +242,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.nan_policy = r.train.nan_policy;
   to.data_parallel = dp;
   to.zero = zero;  // cli/cmd_run refuses stages above 1 before this point
+  to.pipeline = pipeline;
   trainer tr(m, backend, to);
   long long first_step = 1;
   if (!resume_dir) summary.init = model_initialize(m, r.model.init);
@@ -246,11 +298,16 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     j["step_time_s"] = dt;
     j["skipped"] = res.skipped;
     j["peak_memory_bytes"] = memory_peaks();
+    if (ranks) {
+      nlohmann::ordered_json by_rank = memory_peaks_by_rank(*ranks);
+      if (lead) j["peak_memory_bytes_by_rank"] = std::move(by_rank);
+    }
     if (lead) metrics->write(j);
     if (lead && observer.on_step) observer.on_step(rep);
 
-    if (lead_tp_group && ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps)) {
-      eval_report e = evaluate_valid(r, m, backend, loader, step);  // tp > 1: every tp rank computes it together
+    if (first_replica && ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps)) {
+      // tp or pp > 1: every model-parallel rank of the first replica computes it together
+      eval_report e = evaluate_valid(r, m, backend, loader, step, pipeline);
       if (lead) {
         nlohmann::ordered_json ej;
         ej["step"] = step;
@@ -269,12 +326,14 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
       stopping = any > 0;
     }
     bool checkpoint_now = (r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping;
-    if (checkpoint_now && zero >= 1 && !lead) checkpoint_send_optimizer_shard(tr, *ranks);  // ZeRO-1: rank 0 gathers the moments
-    if (checkpoint_now && tp > 1 && lead_tp_group && !lead) send_shards_to_writer(*tp_group, m, tr);
+    // ZeRO-1: the first replica's rank of each stage gathers its data-parallel group's moments
+    const bool sharded = zero >= 1 && dp_size > 1;
+    if (checkpoint_now && sharded && !first_replica) checkpoint_send_optimizer_shard(tr, *dp);
+    if (checkpoint_now && tp * pp > 1 && first_replica && !lead) send_shards_to_writer(*ranks, m, tr, sharded ? dp : nullptr);
     if (lead && checkpoint_now) {
       auto c0 = std::chrono::steady_clock::now();
-      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle(), zero >= 1 ? ranks : nullptr);
-      if (tp > 1) receive_shards_of_peers(*tp_group, *snap, r.model);
+      auto snap = checkpoint_snapshot(m, tr, loader, meta, writer->recycle(), sharded ? dp : nullptr);
+      if (tp * pp > 1) receive_shards_of_peers(*ranks, layout, *snap, r);
       if (r.checkpoint.async && !stopping) writer->submit(std::move(snap));
       else {
         writer->wait();

@@ -26,9 +26,10 @@ struct run_options {
   std::string recipe_hash;
   // Set (by SIGTERM or SIGINT) to finish the current step, write a checkpoint and return.
   const std::atomic<bool>* stop = nullptr;
-  // Data parallel over these ranks (null: one process). Each rank reads its slice of every global
-  // batch and the gradients are averaged; rank 0 alone evaluates, writes metrics and checkpoints
-  // and calls the observer. A stop on any rank stops all of them after the same step.
+  // These ranks (null: one process) in the recipe's layout: tp x dp x pp (core/parallel/rank_layout.hpp).
+  // Each data-parallel replica reads its slice of every global batch and the gradients are
+  // averaged; rank 0 alone writes metrics and checkpoints (gathering the model-parallel shards) and
+  // calls the observer. A stop on any rank stops all of them after the same step.
   collective* ranks = nullptr;
 };
 
@@ -73,8 +74,9 @@ data_loader recipe_data_loader(const recipe& r, const tokenizer& tok, int dp_ran
 void fill_batch_rows(const std::vector<uint32_t>& rows, int T, const tensor& tokens, const tensor& targets);
 
 // Mean loss of `eval_batches` microbatches of each source's held-out split (weighted by the mix).
+// Under pipeline parallel every stage calls it with its group and gets the same report.
 eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
-                           long long step);
+                           long long step, collective* pipeline = nullptr);
 
 // Throws data_error / tokenizer_error / std::runtime_error with a message for the user.
 run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,

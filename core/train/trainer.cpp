@@ -12,6 +12,7 @@
 #include "core/parallel/zero1.hpp"
 #include "core/train/grad_norm.hpp"
 #include "core/train/lr_schedule.hpp"
+#include "core/train/pipeline_step.hpp"
 
 namespace wb {
 
@@ -54,22 +55,31 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   r.lr = lr_at(o_.optim, step_, o_.total_steps);
   model_->zero_grad();
   double loss_sum = 0;
-  for (int64_t i = 0; i < k; ++i) {
-    tape tp(*backend_);
-    int64_t b = i * o_.microbatch, e = b + o_.microbatch;
-    var l = model_->loss(tp, tokens.slice(b, e), targets.slice(b, e), o_.recompute);
-    loss_sum += l->data.f32()[0];
-    tp.backward(l, float(1.0 / double(k)));
+  const bool pipelined = o_.pipeline && o_.pipeline->world() > 1;
+  if (pipelined) {
+    loss_sum = pipeline_forward_backward(*model_, *backend_, *o_.pipeline, tokens, targets, o_.microbatch, o_.recompute,
+                                         float(1.0 / double(k)));
+    pipeline_sum_tied_gradients(*model_, *o_.pipeline);
+  } else {
+    for (int64_t i = 0; i < k; ++i) {
+      tape tp(*backend_);
+      int64_t b = i * o_.microbatch, e = b + o_.microbatch;
+      var l = model_->loss(tp, tokens.slice(b, e), targets.slice(b, e), o_.recompute);
+      loss_sum += l->data.f32()[0];
+      tp.backward(l, float(1.0 / double(k)));
+    }
   }
   r.loss = loss_sum / double(k);
   const bool zero1 = zero1_on(o_);
   grad_stats g;
   if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm (tp = 1 only)
-    zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads());
-    r.loss = z.loss, g = z.stats;
+    zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads(),
+                                               pipelined ? tied_copy_ranges(*model_) : std::vector<chunk>{});
+    r.loss = z.loss, g = pipelined ? pipeline_sum_norms(*o_.pipeline, z.stats) : z.stats;
   } else {
     if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
-    g = tensor_parallel_grad_norm(*model_, grad_norm(model_->grad_arena(), backend_->threads()));
+    grad_stats local = grad_norm(model_->grad_arena(), backend_->threads());
+    g = pipelined ? pipeline_grad_norm(*model_, *o_.pipeline, local) : tensor_parallel_grad_norm(*model_, local);
   }
   r.grad_norm = g.norm;
   if (!g.finite || !std::isfinite(r.loss)) {

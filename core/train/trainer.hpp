@@ -30,6 +30,10 @@ struct trainer_options {
   // 1 shards AdamW's moments and update over the ranks (core/parallel/zero1.hpp). Higher stages are
   // refused by wb run; here they throw. Ignored without data_parallel.
   int zero = 0;
+  // Pipeline parallel: this stage's group (rank i is stage i; the model holds that stage). The step's
+  // microbatches then run under the 1F1B or interleaved schedule (core/parallel/pipeline_schedule.hpp)
+  // and the loss and gradient norm cover every stage. Null or a group of one: no pipeline.
+  collective* pipeline = nullptr;
 };
 
 // optim, train.steps, parallel.microbatch, parallel.recompute and train.nan_policy of a recipe.

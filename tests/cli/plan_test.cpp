@@ -1,11 +1,17 @@
 // `wb plan` through the real binary: the report, JSON, search, and errors naming the recipe line.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/support/recipe_fixture.hpp"
 #include "tests/support/run_command.hpp"
+#include "tests/support/synthetic_profile.hpp"
 
+using namespace wb;
 using namespace wb::test;
 
 namespace {
@@ -67,4 +73,25 @@ TEST_CASE("wb plan --search prints ranked layouts and rejections", "[cli][plan]"
   CHECK(r.out.find("layouts considered") != std::string::npos);
   CHECK(r.out.find("rejected:") != std::string::npos);
   CHECK(r.out.find("over device memory") != std::string::npos);
+}
+
+TEST_CASE("wb plan of a local data-parallel layout charges the exchange from the profile's collective table", "[cli][plan][profile]") {
+  // A profile with hand-set figures (one thread, as each of two ranks gets on a two-core machine).
+  device_profile p = synthetic_profile();
+  add_synthetic_collectives(p);
+  auto path = (std::filesystem::temp_directory_path() / ("wb-plan-dp-" + std::to_string(::getpid()) + ".json")).string();
+  device_profile_save(p, path);
+  std::string env = "WB_PROFILE=" + path + " ";
+  auto one = run_command(env + wb_plan(recipe_path("tiny_llama_cpt") + " --threads 1 --json"));
+  auto two = run_command(env + wb_plan(recipe_path("tiny_llama_cpt") + " parallel.dp=2 parallel.zero=1 --threads 1 --json"));
+  INFO(two.out);
+  REQUIRE(one.status == 0);
+  REQUIRE(two.status == 0);
+  auto j1 = nlohmann::json::parse(one.out), j2 = nlohmann::json::parse(two.out);
+  CHECK(j1["time"]["dp_comm_s"].get<double>() == 0);
+  // ZeRO-1: reduce-scatter the fp32 gradients, all-gather the parameters (beyond the table's 1 MiB,
+  // 2 GB/s each), and the loss's small all-reduce (the table's smallest, 10 us).
+  double bytes = j2["params"].get<double>() * 4;
+  CHECK(j2["time"]["dp_comm_s"].get<double>() == Approx(2 * bytes / 2e9 + 10e-6));
+  std::filesystem::remove(path);
 }

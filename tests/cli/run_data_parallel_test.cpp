@@ -102,16 +102,16 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
   CHECK(dp.status == 1);
   CHECK_THAT(dp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (2, from --nproc), got 1"));
   CHECK_THAT(dp.out, Catch::Contains("hint: add parallel.dp=2"));
-  auto pp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=1 parallel.pp=2"));
+  auto pp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=2 parallel.tp=2 parallel.pp=2 model.layers=2"));
   CHECK(pp.status == 1);
-  CHECK_THAT(pp.out, Catch::Contains("Invalid 'parallel.pp' 2: pipeline parallel is not implemented yet in multi-process "
-                                     "runs (data and tensor parallel are), expected 1, got 2"));
+  CHECK_THAT(pp.out, Catch::Contains("Invalid 'parallel.pp' 2: expected parallel.tp x parallel.pp (2 x 2) to divide the number "
+                                     "of ranks (2, from --nproc)"));
   auto tp = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.tp=4 model.heads=8 model.kv_heads=4"));
   CHECK(tp.status == 1);
   CHECK_THAT(tp.out, Catch::Contains("Invalid 'parallel.tp' 4: expected a divisor of the number of ranks (2, from --nproc)"));
   auto tpdp = run_command(wb_cmd("run small.lua --out x --nproc 4 parallel.tp=2"));
   CHECK(tpdp.status == 1);
-  CHECK_THAT(tpdp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (4, from --nproc) / parallel.tp (2) = 2, got 1"));
+  CHECK_THAT(tpdp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (4, from --nproc) / (parallel.tp x parallel.pp = 2) = 2, got 1"));
   auto zero = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=2 parallel.zero=2"));
   CHECK(zero.status == 1);
   CHECK_THAT(zero.out, Catch::Contains("command line (parallel.zero=2): Invalid 'parallel.zero' 2: ZeRO stage 2 is not implemented yet "
@@ -119,13 +119,16 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
   CHECK_THAT(zero.out, Catch::Contains("hint: add parallel.zero=1"));
 }
 
-TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error naming it", "[cli][run][dp][failure]") {
+namespace {
+
+// Kills rank 1 of a 2-rank run of `layout` once it trains; the job must end naming it.
+void check_killed_rank_is_named(const std::string& layout) {
   small_run s;
   std::string log = "killed.log";
   pid_t launcher = fork();
   if (launcher == 0) {
     setenv("WB_FABRIC_TIMEOUT", "3", 1);
-    std::string cmd = "exec " + wb_cmd("run small.lua --out killed --nproc 2 parallel.dp=2 train.steps=100000 "
+    std::string cmd = "exec " + wb_cmd("run small.lua --out killed --nproc 2 " + layout + " train.steps=100000 "
                                        "train.eval_every=0 checkpoint.every=0") + " > " + log + " 2>&1";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
     _exit(127);
@@ -156,4 +159,14 @@ TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error nami
   CHECK_THAT(out, Catch::Contains("[rank 0/2] wb run: "));
   CHECK_THAT(out, Catch::Contains("rank 1 exited or lost its connection"));
   CHECK(seconds < 3 + 5);  // WB_FABRIC_TIMEOUT plus margin; a closed socket is noticed at once
+}
+
+}  // namespace
+
+TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error naming it", "[cli][run][dp][failure]") {
+  check_killed_rank_is_named("parallel.dp=2");
+}
+
+TEST_CASE("a pipeline stage killed during wb run --nproc 2 parallel.pp=2 ends the job naming it", "[cli][run][pp][failure]") {
+  check_killed_rank_is_named("parallel.dp=1 parallel.pp=2");
 }

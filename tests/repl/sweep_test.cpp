@@ -66,10 +66,10 @@ TEST_CASE("a row the planner cannot lay out reads as wb plan's error", "[repl][s
   use_test_profile();
   recipe_session s(std::string(WB_SOURCE_DIR) + "/recipes/tiny_llama_cpt.lua");
   session_planner planner;
-  // tp = 2 is a valid recipe (8 heads), but the local engine runs tp = 1.
+  // tp = 2 is a valid recipe (8 heads), but local plans cover data parallel only.
   auto rows = sweep_run(s, planner, {{"parallel.tp", numbers({2})}});
   REQUIRE(rows.size() == 1);
   CHECK_FALSE(rows[0].plan);
-  CHECK_THAT(rows[0].error, Catch::StartsWith("repl (parallel.tp=2): Invalid 'parallel.tp' 2: this machine's engine runs "
-                                              "one process per data-parallel rank (tp = pp = 1)"));
+  CHECK_THAT(rows[0].error, Catch::StartsWith("repl (parallel.tp=2): Invalid 'parallel.tp' 2: the planner predicts this "
+                                              "machine's ranks for data parallel only (tp = pp = 1)"));
 }

@@ -34,3 +34,15 @@ TEST_CASE("lane sums and log-sum-exp do not depend on where the data sits", "[cp
   for (float v : buf) ref += std::exp(double(v));
   CHECK(log_sum_exp(buf.data(), 101) == Approx(std::log(ref)).epsilon(1e-6));
 }
+
+TEST_CASE("lane dot products match a double sum and do not depend on where the data sits", "[cpu][exp]") {
+  std::vector<float> x(101), y(101);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(float(i)) * 3.0f, y[i] = std::cos(float(i) * 0.7f);
+  std::vector<float> shifted(x.size() + 3);
+  std::copy(x.begin(), x.end(), shifted.begin() + 3);
+  CHECK(lane_dot(x.data(), y.data(), 101) == lane_dot(shifted.data() + 3, y.data(), 101));
+  double ref = 0;
+  for (size_t i = 0; i < x.size(); ++i) ref += double(x[i]) * double(y[i]);
+  CHECK(lane_dot(x.data(), y.data(), 101) == Approx(ref).epsilon(1e-5));
+  CHECK(lane_dot(x.data(), y.data(), 0) == 0.0f);
+}

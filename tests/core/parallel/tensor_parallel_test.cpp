@@ -23,9 +23,9 @@ namespace {
 
 // kv_heads 2 so tp=2 splits the GQA groups; vocabulary 33 so the vocabulary shards are uneven (17 and
 // 16 rows), ffn 66 gives 33 units per rank.
-model_config tiny() {
+model_config tiny(const std::string& family = "llama") {
   model_config c;
-  c.family = "llama", c.layers = 2, c.dim = 32, c.heads = 4, c.kv_heads = 2, c.ffn = 66, c.vocab = 33, c.seq_len = 16;
+  c.family = family, c.layers = 2, c.dim = 32, c.heads = 4, c.kv_heads = 2, c.ffn = 66, c.vocab = 33, c.seq_len = 16;
   return c;
 }
 
@@ -49,11 +49,11 @@ const double tolerance = 1e-5;
 
 std::vector<double> single_grad_norms;
 
-std::vector<double> single_process_losses() {
+std::vector<double> single_process_losses(const std::string& family = "llama") {
   std::vector<double> out;
   single_grad_norms.clear();
   cpu_backend be(1);
-  model m(tiny(), 7);
+  model m(tiny(family), 7);
   trainer tr(m, be, options());
   for (int s = 0; s < steps; ++s) {
     auto [tok, tgt] = rows_of_batch(0, 8, s);
@@ -71,7 +71,7 @@ struct rank_result {
   std::string error;
 };
 
-std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recompute_mode::none) {
+std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recompute_mode::none, const std::string& family = "llama") {
   int world = tp * dp;
   rank_layout layout = make_rank_layout(tp, dp, 1, world);
   local_collective_group g(world, std::chrono::seconds(60));
@@ -82,7 +82,7 @@ std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recomput
       try {
         sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200);
         cpu_backend be(1);
-        model m(tiny(), 7, &tpg);
+        model m(tiny(family), 7, &tpg);
         trainer_options o = options();
         o.recompute = rc;
         if (dp > 1) o.data_parallel = &dpg;
@@ -95,7 +95,7 @@ std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recomput
           res[size_t(r)].grad_norms.push_back(sr.grad_norm);
         }
         res[size_t(r)].params = m.num_params();
-        const tensor& w = m.param("layers.1.attn_norm")->data;
+        const tensor& w = m.param(family == "gpt" ? "layers.1.ln1.w" : "layers.1.attn_norm")->data;
         res[size_t(r)].attn_norm.assign(w.f32(), w.f32() + w.numel());
       } catch (const std::exception& e) {
         res[size_t(r)].error = e.what();
@@ -159,4 +159,14 @@ TEST_CASE("a model refuses a tp that does not divide the key/value heads", "[par
 TEST_CASE("tp=2 with full recomputation reruns the tp operators in backward and keeps the losses", "[parallel][train]") {
   auto single = single_process_losses();
   check_against(single, run_layout(2, 1, recompute_mode::full), 2);
+}
+
+TEST_CASE("GPT at tp=2: split biases, replicated position embedding and row-parallel biases, single-process losses", "[parallel][train]") {
+  auto single = single_process_losses("gpt");
+  auto res = run_layout(2, 1, recompute_mode::none, "gpt");
+  check_against(single, res, 2);
+  model_config c = tiny("gpt");
+  // replicated on both ranks: 2 LayerNorms (w, b) and the two row-parallel biases per layer, ln_f, wpe
+  int64_t full = param_count(c), replicated = c.layers * 6 * c.dim + 2 * c.dim + c.seq_len * c.dim;
+  CHECK(res[0].params + res[1].params - replicated == full);
 }
