@@ -29,13 +29,21 @@ constexpr size_t window = 8;
 // Empty completion-queue polls before a waiting rank yields its core. A poll is ~50-100 ns on shm, so
 // this is a few microseconds: with more ranks than cores the peer needs the core more than we do.
 constexpr int spin_polls = 64;
+// A wait with nothing completing for sleep_after polls every sleep_poll instead of yielding, so
+// ranks waiting on a peer that is busy elsewhere (evaluating, writing a checkpoint) stop burning a
+// core. Not sooner: on 2026-11-23 with 4 ranks on 2 loaded cores, sleeping after 1 ms halved the bus
+// bandwidth at 1 MiB (a descheduled peer is often gone for milliseconds, and a sleeper wakes late).
+constexpr auto sleep_after = std::chrono::milliseconds(100);
+constexpr auto sleep_poll = std::chrono::microseconds(200);
 // Smallest slice worth a message of its own (64 KiB: per-message costs are ~1-6 us here, so a
 // slice moves at >= 10 GB/s-equivalent of overhead), and how many slices a ring step should have.
 constexpr size_t min_slice_bytes = size_t(64) << 10;
 constexpr size_t pipeline_depth = 4;
-// All-reduces up to this size use recursive doubling on power-of-two worlds (bench/collectives: with
-// 4 ranks on 2 cores over tcp the ring's 6 steps took 2-3x Open MPI's time at 1 MiB).
-constexpr size_t recursive_doubling_max_bytes = size_t(1) << 20;
+// All-reduces up to this size use recursive doubling on power-of-two worlds; above it recursive
+// halving/doubling. Doubling moves log2(n) whole buffers and copies the buffer, halving/doubling
+// 2(n-1)/n of one in twice the steps. bench/collectives on 2026-11-23 (2 and 4 ranks, shm and tcp):
+// halving/doubling was ahead from 256 KiB up, doubling only when latency is everything (64 KiB).
+constexpr size_t recursive_doubling_max_bytes = size_t(64) << 10;
 
 uint64_t collective_tag(int sender, uint32_t seq, uint64_t message) {
   return (uint64_t(sender) << 44) | (uint64_t(seq & 0xFFFFFF) << 20) | message;
@@ -44,8 +52,13 @@ uint64_t p2p_tag(int sender, uint32_t tag, uint32_t count) {
   return (uint64_t(1) << 63) | (uint64_t(sender) << 44) | (uint64_t(tag) << 28) | (count & 0xFFFFFFF);
 }
 
+// Blocks of 16 with a fixed trip count: gcc 12 at -O2 (very-cheap cost model) leaves the plain loop
+// scalar but vectorizes these (AVX2 here), and the add runs at cache speed once the slice is in L2.
 void add_into(float* __restrict dst, const float* __restrict src, size_t n) {
-  for (size_t i = 0; i < n; ++i) dst[i] += src[i];
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (size_t k = 0; k < 16; ++k) dst[i + k] += src[i + k];
+  for (; i < n; ++i) dst[i] += src[i];
 }
 
 }  // namespace
@@ -54,7 +67,7 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
     : rank_(rank), world_(world), o_(std::move(options)) {
   if (world < 1 || world > max_ranks || rank < 0 || rank >= world)
     throw std::invalid_argument(fmt::format("Invalid rank {} of world {}: expected 0 <= rank < world <= {}", rank, world, max_ranks));
-  ep_ = std::make_unique<fabric_endpoint>(o_.provider);
+  ep_ = std::make_unique<fabric_endpoint>(o_.provider, o_.slice_bytes);
   control_ = std::make_unique<control_channel>(rank, world, o_.master_addr, o_.master_port, o_.bootstrap_timeout_s);
   ep_->insert_peers(control_->exchange(ep_->name()));
   control_->exchange({});  // every rank has every address before anyone sends
@@ -106,6 +119,7 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
   size_t next_recv = 0, next_send = 0, recvs_done = 0, sends_done = 0, recvs_out = 0, sends_out = 0;
   auto last_progress = clock::now();
   int idle = 0;
+  bool sleeping = false;
 
   while (recvs_done < recvs.size() || sends_done < sends.size()) {
     while (next_recv < recvs.size() && recvs_out < window) {
@@ -180,11 +194,16 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
         --recvs_out, ++recvs_done;
       }
       idle = 0;
+      sleeping = false;
       last_progress = clock::now();
       continue;
     }
     if (++idle < spin_polls) continue;
-    sched_yield();
+    // Long waits (a peer still computing, or not scheduled) sleep between polls: a rank that only
+    // yields stays runnable and takes its fair share of a loaded machine from the ranks that work.
+    if (idle % 64 == 0 && clock::now() - last_progress > sleep_after) sleeping = true;
+    if (sleeping) std::this_thread::sleep_for(sleep_poll);
+    else sched_yield();
     if (idle % 64) continue;
     if (int failed = control_->failed_rank(); failed >= 0) {
       control_->acknowledge_failure();
@@ -242,6 +261,55 @@ void fabric_collective::ring(float* data, size_t n, bool reduce, bool gather, co
   run(recvs, sends, data, n * sizeof(float), what);
 }
 
+void fabric_collective::halving_doubling(float* data, size_t n, bool reduce, bool gather, const char* what) {
+  int w = world_, r = rank_, levels = 0;
+  while ((1 << levels) < w) ++levels;
+  uint32_t seq = op_seq_++;
+  // Every message is one slice of one chunk, so slices are sized from the chunk as in the ring.
+  size_t chunk_bytes = chunk_range(n, w, 0).size * sizeof(float);
+  size_t slice = std::clamp(chunk_bytes / pipeline_depth, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
+  size_t slices = std::max<size_t>(1, (chunk_bytes + slice - 1) / slice);
+  int steps = (reduce ? levels : 0) + (gather ? levels : 0);
+  slices = std::min<size_t>(slices, (max_messages - 1) / (size_t(steps) * size_t(w)));
+  // last_write[c * slices + j]: the receive that last changed slice j of chunk c (a send of it waits for that).
+  std::vector<long> last_write(size_t(w) * slices, -1);
+  std::vector<recv_step> recvs;
+  std::vector<send_step> sends;
+  auto exchange = [&](int step, int partner, int send_first, int recv_first, int count, bool adding) {
+    for (int i = 0; i < count; ++i)
+      for (size_t j = 0; j < slices; ++j) {
+        uint64_t base = uint64_t(step) * uint64_t(w);
+        int sc = send_first + i, rc = recv_first + i;
+        chunk scr = chunk_range(n, w, sc), rcr = chunk_range(n, w, rc);
+        chunk ss = chunk_range(scr.size, int(slices), int(j)), rs = chunk_range(rcr.size, int(slices), int(j));
+        float* rdst = data + rcr.begin + rs.begin;
+        sends.push_back({partner, data + scr.begin + ss.begin, ss.size * sizeof(float),
+                         collective_tag(r, seq, (base + uint64_t(sc)) * slices + j), last_write[size_t(sc) * slices + j]});
+        // Receives of one slice are chained: its sum must have every earlier step's addition in it
+        // before a later send reads it (receives from different partners complete in any order).
+        long& last = last_write[size_t(rc) * slices + j];
+        recvs.push_back({partner, adding ? nullptr : rdst, adding ? rdst : nullptr, rs.size * sizeof(float),
+                         collective_tag(partner, seq, (base + uint64_t(rc)) * slices + j), nullptr, last});
+        last = long(recvs.size() - 1);
+      }
+  };
+  int step = 0;
+  if (reduce)
+    // Recursive halving, highest bit first: keep the half of the chunks that holds chunk r, send the
+    // other half to the partner across that bit and add what it sends for ours; rank r ends with chunk r.
+    for (int bit = levels - 1; bit >= 0; --bit, ++step) {
+      int half = 1 << bit, partner = r ^ half, keep = (r & ~(2 * half - 1)) | (r & half);
+      exchange(step, partner, keep ^ half, keep, half, true);
+    }
+  if (gather)
+    // Recursive doubling, lowest bit first: the aligned block of chunks this rank holds doubles.
+    for (int bit = 0; bit < levels; ++bit, ++step) {
+      int half = 1 << bit, partner = r ^ half, mine = r & ~(half - 1);
+      exchange(step, partner, mine, mine ^ half, half, false);
+    }
+  run(recvs, sends, data, n * sizeof(float), what);
+}
+
 void fabric_collective::recursive_doubling(float* data, size_t n, const char* what) {
   int steps = 0;
   while ((1 << steps) < world_) ++steps;
@@ -271,23 +339,34 @@ void fabric_collective::recursive_doubling(float* data, size_t n, const char* wh
   run(recvs, sends, data, bytes, what, sent_.data(), sent_.size() * sizeof(float));
 }
 
+bool fabric_collective::use_halving_doubling() const {
+  return (world_ & (world_ - 1)) == 0 && o_.algorithm != "ring";
+}
+
 void fabric_collective::all_reduce_sum(float* data, size_t n) {
   if (world_ == 1) return;
-  bool power_of_two = (world_ & (world_ - 1)) == 0;
-  if (power_of_two && n * sizeof(float) <= recursive_doubling_max_bytes)
+  if (use_halving_doubling() && o_.algorithm == "auto" && n * sizeof(float) <= recursive_doubling_max_bytes)
     guarded([&] { recursive_doubling(data, n, "all_reduce"); });
+  else if (use_halving_doubling())
+    guarded([&] { halving_doubling(data, n, true, true, "all_reduce"); });
   else
     guarded([&] { ring(data, n, true, true, "all_reduce"); });
 }
 
 void fabric_collective::reduce_scatter_sum(float* data, size_t n) {
   if (world_ == 1) return;
-  guarded([&] { ring(data, n, true, false, "reduce_scatter"); });
+  if (use_halving_doubling())
+    guarded([&] { halving_doubling(data, n, true, false, "reduce_scatter"); });
+  else
+    guarded([&] { ring(data, n, true, false, "reduce_scatter"); });
 }
 
 void fabric_collective::all_gather(float* data, size_t n) {
   if (world_ == 1) return;
-  guarded([&] { ring(data, n, false, true, "all_gather"); });
+  if (use_halving_doubling())
+    guarded([&] { halving_doubling(data, n, false, true, "all_gather"); });
+  else
+    guarded([&] { ring(data, n, false, true, "all_gather"); });
 }
 
 void fabric_collective::broadcast(void* data, size_t bytes, int root) {

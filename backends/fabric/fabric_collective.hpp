@@ -4,11 +4,16 @@
 //
 // Algorithms: ring reduce-scatter, ring all-gather, and all-reduce as the two back to back
 // (2(world-1) steps, the NCCL ring), each step cut into slices that are pipelined: slice j of step
-// s+1 leaves as soon as slice j of step s has arrived (and been added). Small all-reduces on a
-// power-of-two world use recursive doubling instead (log2(world) exchanges of the whole buffer):
-// fewer steps matter more than bytes when each step waits for a peer to be scheduled. Broadcast is a pipelined
-// chain from the root. Waiting ranks spin briefly, then yield the core (with more ranks than cores a
-// spinning rank starves the one it waits for: shared/reference/libfabric.md).
+// s+1 leaves as soon as slice j of step s has arrived (and been added). On a power-of-two world the
+// same three use recursive halving/doubling instead (Thakur, Rabenseifner and Gropp 2005,
+// "Optimization of Collective Communication Operations in MPICH"): the reduce-scatter halves the
+// chunks exchanged with the partner across each bit of the rank, the all-gather doubles them back,
+// so an all-reduce takes 2 log2(world) steps with the ring's bytes (4 ranks on 2 cores wait for a
+// peer to be scheduled 4 times instead of 6). Small all-reduces on such a world use recursive
+// doubling (log2(world) exchanges of the whole buffer): fewer steps matter more than bytes there.
+// Broadcast is a pipelined chain from the root. Waiting ranks spin briefly, then yield the core
+// (with more ranks than cores a spinning rank starves the one it waits for:
+// shared/reference/libfabric.md).
 //
 // Failures: a peer that dies or stops is named in a collective_error on every rank within
 // timeout_s plus two heartbeat intervals (control_channel); a wait with no message completing for
@@ -71,6 +76,8 @@ class fabric_collective final : public collective {
   void run(const std::vector<recv_step>& recvs, const std::vector<send_step>& sends, const void* region,
            size_t region_bytes, const char* what, const void* send_region = nullptr, size_t send_region_bytes = 0);
   void ring(float* data, size_t n, bool reduce, bool gather, const char* what);
+  bool use_halving_doubling() const;
+  void halving_doubling(float* data, size_t n, bool reduce, bool gather, const char* what);
   void recursive_doubling(float* data, size_t n, const char* what);
   void check_peer(int peer, const char* what) const;
   template <class F>

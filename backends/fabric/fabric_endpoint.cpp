@@ -3,8 +3,12 @@
 // completion loop.
 #include "backends/fabric/fabric_endpoint.hpp"
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <rdma/fi_cm.h>
@@ -48,7 +52,15 @@ std::string offered_providers() {
 
 }  // namespace
 
-fabric_endpoint::fabric_endpoint(const std::string& provider) : provider_name_(fabric_provider_name(provider)) {
+fabric_endpoint::fabric_endpoint(const std::string& provider, size_t largest_message)
+    : provider_name_(fabric_provider_name(provider)) {
+  // ofi_rxm reads its parameters when the provider first initializes, so this only takes effect
+  // before the process's first fi_getinfo (the usual case: one endpoint per rank process). Its
+  // default eager limit is 16 KiB, with rendezvous above 128 KiB (shared/reference/libfabric.md);
+  // bench/collectives on 2026-11-23, 4 ranks over tcp on 2 cores: 10-45% more bus bandwidth at 1-16
+  // MiB with every slice eager.
+  if (provider_name_ == "tcp;ofi_rxm" && largest_message > 0 && !std::getenv("FI_OFI_RXM_EAGER_LIMIT"))
+    ::setenv("FI_OFI_RXM_EAGER_LIMIT", std::to_string(largest_message).c_str(), 0);
   fi_info* hints = fi_allocinfo();
   hints->ep_attr->type = FI_EP_RDM;
   hints->caps = FI_TAGGED;
@@ -58,6 +70,16 @@ fabric_endpoint::fabric_endpoint(const std::string& provider) : provider_name_(f
                                 FI_MR_RAW | FI_MR_MMU_NOTIFY | FI_MR_RMA_EVENT | FI_MR_HMEM;
   hints->domain_attr->threading = FI_THREAD_DOMAIN;
   hints->fabric_attr->prov_name = strdup(provider_name_.c_str());
+  if (provider_name_ == "shm") {
+    // shm names its region in /dev/shm after the pid by default, and a rank killed with SIGKILL leaves
+    // its region behind; a later process that gets the same pid then finds a region whose owner
+    // (itself) is alive and fi_enable fails with EBUSY (libfabric 1.17 smr_retry_map). A name that
+    // also carries the time never meets a stale one.
+    std::string name = fmt::format("fi_shm://wb_{}_{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+    hints->addr_format = FI_ADDR_STR;
+    hints->src_addr = strdup(name.c_str());
+    hints->src_addrlen = name.size() + 1;
+  }
   int ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), nullptr, nullptr, 0, hints, &info_);
   fi_freeinfo(hints);
   if (ret != 0 || !info_)

@@ -27,8 +27,11 @@ struct fabric_request {
 class fabric_endpoint {
  public:
   // provider: "shm", "tcp" (tcp;ofi_rxm) or "efa". Throws std::runtime_error naming the provider
-  // and what libfabric said, with the providers it does offer.
-  explicit fabric_endpoint(const std::string& provider);
+  // and what libfabric said, with the providers it does offer. largest_message: the biggest message
+  // the caller will post; over tcp;ofi_rxm messages up to it are sent eagerly (FI_OFI_RXM_EAGER_LIMIT,
+  // unless the environment already sets it) instead of by rendezvous, whose extra round trips each
+  // wait for the receiving process to be scheduled.
+  explicit fabric_endpoint(const std::string& provider, size_t largest_message = 0);
   ~fabric_endpoint();
   fabric_endpoint(const fabric_endpoint&) = delete;
   fabric_endpoint& operator=(const fabric_endpoint&) = delete;

@@ -26,11 +26,15 @@ void expect(bool ok, const std::string& what) {
 const size_t sizes[] = {1, 3, 1001, 4097, 65537, 262147};
 
 // Runs `body` on `world` ranks and requires every rank to finish cleanly.
-void run_ranks(int world, const std::string& provider, const rank_processes::body& body) {
-  rank_processes ranks(world, test::loopback_options(provider), body);
+// algorithm: fabric_options::algorithm ("auto" picks by size; "ring" forces the ring on power-of-two
+// worlds too, where "auto" would take recursive halving/doubling).
+void run_ranks(int world, const std::string& provider, const rank_processes::body& body, const std::string& algorithm = "auto") {
+  fabric_options o = test::loopback_options(provider);
+  o.algorithm = algorithm;
+  rank_processes ranks(world, o, body);
   auto out = ranks.wait_all(120);
   for (int r = 0; r < world; ++r) {
-    INFO("rank " << r << " of " << world << " over " << provider << ": " << out[size_t(r)].message);
+    INFO("rank " << r << " of " << world << " over " << provider << " (" << algorithm << "): " << out[size_t(r)].message);
     CHECK(out[size_t(r)].exit_code == 0);
   }
 }
@@ -38,8 +42,9 @@ void run_ranks(int world, const std::string& provider, const rank_processes::bod
 }  // namespace
 
 TEST_CASE("all_reduce_sum over the fabric gives the exact sum on every rank for every size", "[fabric]") {
-  int world = GENERATE(2, 3, 4);  // 3: the ring where recursive doubling does not apply
+  int world = GENERATE(2, 3, 4, 8);  // 3: the ring where halving/doubling does not apply; 8: three levels of it
   std::string provider = GENERATE("shm", "tcp");
+  std::string algorithm = GENERATE("auto", "ring", "halving_doubling");
   run_ranks(world, provider, [](fabric_collective& c) {
     for (size_t n : sizes) {
       std::vector<float> v(n);
@@ -48,12 +53,13 @@ TEST_CASE("all_reduce_sum over the fabric gives the exact sum on every rank for 
       for (size_t i = 0; i < n; ++i)
         expect(v[i] == summed_value(c.world(), i), fmt::format("n={} i={}: got {}, expected {}", n, i, v[i], summed_value(c.world(), i)));
     }
-  });
+  }, algorithm);
 }
 
 TEST_CASE("reduce_scatter_sum over the fabric leaves each rank its own summed chunk", "[fabric]") {
-  int world = GENERATE(2, 4);
+  int world = GENERATE(2, 4, 8);
   std::string provider = GENERATE("shm", "tcp");
+  std::string algorithm = GENERATE("auto", "ring");
   run_ranks(world, provider, [](fabric_collective& c) {
     for (size_t n : sizes) {
       std::vector<float> v(n);
@@ -63,12 +69,13 @@ TEST_CASE("reduce_scatter_sum over the fabric leaves each rank its own summed ch
       for (size_t i = mine.begin; i < mine.begin + mine.size; ++i)
         expect(v[i] == summed_value(c.world(), i), fmt::format("n={} i={}: got {}, expected {}", n, i, v[i], summed_value(c.world(), i)));
     }
-  });
+  }, algorithm);
 }
 
 TEST_CASE("all_gather over the fabric fills every rank with every rank's chunk", "[fabric]") {
-  int world = GENERATE(2, 4);
+  int world = GENERATE(2, 4, 8);
   std::string provider = GENERATE("shm", "tcp");
+  std::string algorithm = GENERATE("auto", "ring");
   run_ranks(world, provider, [](fabric_collective& c) {
     for (size_t n : sizes) {
       std::vector<float> v(n, -1.0f);
@@ -81,7 +88,7 @@ TEST_CASE("all_gather over the fabric fills every rank with every rank's chunk",
           expect(v[i] == input_value(owner, i), fmt::format("n={} i={} (rank {}'s chunk): got {}", n, i, owner, v[i]));
       }
     }
-  });
+  }, algorithm);
 }
 
 TEST_CASE("broadcast over the fabric copies the root's bytes to every rank, from any root", "[fabric]") {
