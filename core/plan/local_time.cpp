@@ -17,6 +17,8 @@
 #include "core/plan/local_time.hpp"
 
 #include <algorithm>
+#include <array>
+#include <initializer_list>
 #include <cmath>
 
 #include "core/model/param_layout.hpp"
@@ -84,6 +86,27 @@ class step_walker {
   }
   double gemm(double m, double n, double k) const { return 2 * m * n * k / p_.gemm_flops_per_s(int(m), int(n), int(k)); }
 
+  // Row chunks the engine cuts a GEMM into (backends/cpu/matmul.cpp, gemm_task: one chunk below
+  // 64 x parallel_grain (32768, backends/cpu/cpu_kernels.hpp) multiply-adds, else up to 4 chunks of
+  // at least 256 rows, a multiple of 64).
+  static double gemm_chunks(double m, double n, double k) {
+    double rows = m * n * k >= 64.0 * 32768 ? std::max(256.0, std::ceil(m / 256) * 64) : m;
+    return std::ceil(m / rows);
+  }
+  // Backward's dX and dW run their chunks in one loop over the threads (run_gemms), while the
+  // profile timed each shape alone on min(chunks, threads) threads: a one-chunk dX (few tokens per
+  // microbatch) ran on one thread there but overlaps dW's chunks here. The loop takes the larger of
+  // the work spread over the threads and its longest chunk.
+  double gemms_together(std::initializer_list<std::array<double, 3>> shapes) const {
+    double threads = std::max(1, p_.threads), thread_seconds = 0, longest = 0;
+    for (auto& s : shapes) {
+      double t = gemm(s[0], s[1], s[2]), chunks = gemm_chunks(s[0], s[1], s[2]), used = std::min(chunks, threads);
+      thread_seconds += t * used;
+      longest = std::max(longest, t * used / chunks);
+    }
+    return std::max(thread_seconds / threads, longest);
+  }
+
   // A bf16 copy of an activation before a GEMM (the identity in fp32): its gradient passes through
   // into a zeroed fp32 buffer.
   void gemm_input(pass_cost& f, pass_cost& b, double elements) {
@@ -95,7 +118,7 @@ class step_walker {
   // x (N, in) W^T (out, in): forward one GEMM, backward dX (N, in) and dW (out, in).
   void linear(pass_cost& f, pass_cost& b, double out, double in) {
     f.seconds += gemm(N_, out, in);
-    b.seconds += gemm(N_, in, out) + gemm(out, in, N_);
+    b.seconds += gemms_together({{N_, in, out}, {out, in, N_}});
     ++f.ops;
     if (bf16_) {
       kernel(f, b, "to_bf16", out * in);  // the weight's copy; its backward adds into the fp32 gradient
