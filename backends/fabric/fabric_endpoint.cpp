@@ -61,6 +61,16 @@ fabric_endpoint::fabric_endpoint(const std::string& provider, size_t largest_mes
   // MiB with every slice eager.
   if (provider_name_ == "tcp;ofi_rxm" && largest_message > 0 && !std::getenv("FI_OFI_RXM_EAGER_LIMIT"))
     ::setenv("FI_OFI_RXM_EAGER_LIMIT", std::to_string(largest_message).c_str(), 0);
+  // tcp: the endpoint's port is chosen when fi_getinfo runs and bound at fi_enable; another process
+  // on the machine can take it in between (seen with 8 ranks while other tests opened endpoints:
+  // "fi_enable failed: Address already in use"). A fresh fi_getinfo picks another port.
+  for (int attempt = 1; !open(); ++attempt) {
+    close();
+    if (attempt == 5) throw fabric_failure("fi_enable", -FI_EADDRINUSE);
+  }
+}
+
+bool fabric_endpoint::open() {
   fi_info* hints = fi_allocinfo();
   hints->ep_attr->type = FI_EP_RDM;
   hints->caps = FI_TAGGED;
@@ -101,16 +111,23 @@ fabric_endpoint::fabric_endpoint(const std::string& provider, size_t largest_mes
   if ((ret = fi_endpoint(domain_, info_, &ep_, nullptr))) throw fabric_failure("fi_endpoint", ret);
   if ((ret = fi_ep_bind(ep_, &cq_->fid, FI_TRANSMIT | FI_RECV))) throw fabric_failure("fi_ep_bind(cq)", ret);
   if ((ret = fi_ep_bind(ep_, &av_->fid, 0))) throw fabric_failure("fi_ep_bind(av)", ret);
-  if ((ret = fi_enable(ep_))) throw fabric_failure("fi_enable", ret);
+  if ((ret = fi_enable(ep_))) {
+    if (ret == -FI_EADDRINUSE) return false;
+    throw fabric_failure("fi_enable", ret);
+  }
+  return true;
 }
 
-fabric_endpoint::~fabric_endpoint() {
+fabric_endpoint::~fabric_endpoint() { close(); }
+
+void fabric_endpoint::close() {
   if (ep_) fi_close(&ep_->fid);
   if (av_) fi_close(&av_->fid);
   if (cq_) fi_close(&cq_->fid);
   if (domain_) fi_close(&domain_->fid);
   if (fabric_) fi_close(&fabric_->fid);
   if (info_) fi_freeinfo(info_);
+  ep_ = nullptr, av_ = nullptr, cq_ = nullptr, domain_ = nullptr, fabric_ = nullptr, info_ = nullptr;
 }
 
 std::vector<char> fabric_endpoint::name() const {

@@ -60,6 +60,8 @@ class fabric_endpoint {
   const std::string& provider_name() const { return provider_name_; }
 
  private:
+  bool open();   // false when fi_enable finds the address taken
+  void close();  // releases whatever open() made
   std::string provider_name_;
   fi_info* info_ = nullptr;
   fid_fabric* fabric_ = nullptr;
