@@ -20,20 +20,21 @@ var gpt_block(tape& tp, const model& m, int l, const var& x, bool recompute_prob
   // column-parallel layer, g after each row-parallel one, whose bias is then added once.
   collective* group = m.tensor_parallel();
   int tps = m.tp_size();
-  auto f = [&](const var& in) { return group ? copy_to_tensor_parallel(tp, *group, in) : in; };
-  auto g_op = [&](const var& in) { return group ? reduce_from_tensor_parallel(tp, *group, in) : in; };
   int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = (c.kv_heads > 0 ? c.kv_heads : c.heads) / tps;
   int64_t NH = c.heads / tps;
   float eps = float(c.norm_eps);
-  var h = gemm_input(tp, m, f(layernorm(tp, x, p("ln1.w"), p("ln1.b"), eps)));                  // (B, T, C)
+  var h = gemm_input(tp, m, copy_to_tensor_parallel(tp, group, layernorm(tp, x, p("ln1.w"), p("ln1.b"), eps)));  // (B, T, C)
   var q = reshape(tp, affine(tp, m, h, p("attn.wq"), p("attn.bq")), {B, T, NH, HD});             // (B, T, NH, HD)
   var k = reshape(tp, affine(tp, m, h, p("attn.wk"), p("attn.bk")), {B, T, KVH, HD});            // (B, T, KVH, HD)
   var v = reshape(tp, affine(tp, m, h, p("attn.wv"), p("attn.bv")), {B, T, KVH, HD});
   var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, NH * HD});
-  var x1 = add(tp, x, add(tp, g_op(linear(tp, m, gemm_input(tp, m, a), p("attn.wo"))), p("attn.bo")));  // (B, T, C)
-  h = gemm_input(tp, m, f(layernorm(tp, x1, p("ln2.w"), p("ln2.b"), eps)));
+  // (B, T, C); a row-parallel bias is added after the all-reduce
+  var x1 = add(tp, x, add(tp, reduce_from_tensor_parallel(tp, group, linear(tp, m, gemm_input(tp, m, a), p("attn.wo"))),
+                          p("attn.bo")));
+  h = gemm_input(tp, m, copy_to_tensor_parallel(tp, group, layernorm(tp, x1, p("ln2.w"), p("ln2.b"), eps)));
   var fc = gelu(tp, affine(tp, m, h, p("mlp.fc"), p("mlp.bfc")));                                 // (B, T, F)
-  return add(tp, x1, add(tp, g_op(linear(tp, m, gemm_input(tp, m, fc), p("mlp.proj"))), p("mlp.bproj")));
+  return add(tp, x1, add(tp, reduce_from_tensor_parallel(tp, group, linear(tp, m, gemm_input(tp, m, fc), p("mlp.proj"))),
+                         p("mlp.bproj")));
 }
 
 }  // namespace

@@ -19,20 +19,18 @@ var llama_block(tape& tp, const model& m, int l, const var& x, bool recompute_pr
   // row-parallel wo / w2. Without it both are the identity and the heads are all of them.
   collective* group = m.tensor_parallel();
   int tps = m.tp_size();
-  auto f = [&](const var& in) { return group ? copy_to_tensor_parallel(tp, *group, in) : in; };
-  auto g_op = [&](const var& in) { return group ? reduce_from_tensor_parallel(tp, *group, in) : in; };
   int64_t B = x->data.dim(0), T = x->data.dim(1), HD = c.head_dim(), KVH = (c.kv_heads > 0 ? c.kv_heads : c.heads) / tps;
   int64_t NH = c.heads / tps;
   float eps = float(c.norm_eps);
-  var h = gemm_input(tp, m, f(rmsnorm(tp, x, p("attn_norm"), eps)));                            // (B, T, C)
+  var h = gemm_input(tp, m, copy_to_tensor_parallel(tp, group, rmsnorm(tp, x, p("attn_norm"), eps)));  // (B, T, C)
   var q = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wq")), {B, T, NH, HD}), c.rope_theta);      // (B, T, NH, HD)
   var k = rope(tp, reshape(tp, linear(tp, m, h, p("attn.wk")), {B, T, KVH, HD}), c.rope_theta);     // (B, T, KVH, HD)
   var v = reshape(tp, linear(tp, m, h, p("attn.wv")), {B, T, KVH, HD});                              // (B, T, KVH, HD)
   var a = reshape(tp, attention(tp, q, k, v, recompute_probs, m.bf16()), {B, T, NH * HD});       // (B, T, NH*HD)
-  var x1 = add(tp, x, g_op(linear(tp, m, gemm_input(tp, m, a), p("attn.wo"))));                 // (B, T, C)
-  h = gemm_input(tp, m, f(rmsnorm(tp, x1, p("mlp_norm"), eps)));
+  var x1 = add(tp, x, reduce_from_tensor_parallel(tp, group, linear(tp, m, gemm_input(tp, m, a), p("attn.wo"))));  // (B, T, C)
+  h = gemm_input(tp, m, copy_to_tensor_parallel(tp, group, rmsnorm(tp, x1, p("mlp_norm"), eps)));
   var g = swiglu(tp, linear(tp, m, h, p("mlp.w1")), linear(tp, m, h, p("mlp.w3")));            // (B, T, F)
-  return add(tp, x1, g_op(linear(tp, m, gemm_input(tp, m, g), p("mlp.w2"))));                  // (B, T, C)
+  return add(tp, x1, reduce_from_tensor_parallel(tp, group, linear(tp, m, gemm_input(tp, m, g), p("mlp.w2"))));
 }
 
 }  // namespace

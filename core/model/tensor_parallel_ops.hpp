@@ -21,6 +21,14 @@ namespace wb {
 
 var copy_to_tensor_parallel(tape& tp, collective& group, const var& x);
 var reduce_from_tensor_parallel(tape& tp, collective& group, const var& x);
+// The same inside a model's blocks, where `group` is model::tensor_parallel(): the identity when the
+// model is not split (null).
+inline var copy_to_tensor_parallel(tape& tp, collective* group, const var& x) {
+  return group ? copy_to_tensor_parallel(tp, *group, x) : x;
+}
+inline var reduce_from_tensor_parallel(tape& tp, collective* group, const var& x) {
+  return group ? reduce_from_tensor_parallel(tp, *group, x) : x;
+}
 // weight (V/tp, C) of rows from vocab_offset; ids i32 (..) global ids -> (.., C)
 var vocab_parallel_embedding(tape& tp, collective& group, const var& weight, const var& ids, int64_t vocab_offset);
 // logits (N, V/tp) of columns from vocab_offset; targets i32 (N) global ids, -1 ignored -> (1)

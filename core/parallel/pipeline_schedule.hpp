@@ -36,7 +36,9 @@ class pipeline_work {
   virtual tensor receive_buffer() = 0;
 };
 
-constexpr uint32_t forward_tag = 1, backward_tag = 2;
+// Tags on the pipeline group: activations, their gradients, and the tied embedding's gradient that
+// the first and last stage exchange after backward (core/train/pipeline_step.hpp).
+constexpr uint32_t forward_tag = 1, backward_tag = 2, tied_gradient_tag = 3;
 
 // One training step's forwards and backwards of `microbatches` microbatches on this stage; `group` is
 // the pipeline group (rank i is stage i). Throws std::invalid_argument when the interleaved schedule

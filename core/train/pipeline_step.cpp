@@ -118,7 +118,8 @@ void pipeline_sum_tied_gradients(const model& m, collective& pipeline) {
   int peer = m.stage().holds_embedding() ? m.stage().stages - 1 : 0;
   tensor other(g.shape(), mem_category::temporaries);
   // Both sides compute mine + other's: float addition commutes, so the copies stay bit-identical.
-  pipeline.send_recv({{true, g.raw(), g.nbytes(), peer, 3}, {false, other.raw(), other.nbytes(), peer, 3}});
+  pipeline.send_recv({{true, g.raw(), g.nbytes(), peer, tied_gradient_tag},
+                      {false, other.raw(), other.nbytes(), peer, tied_gradient_tag}});
   float* a = g.f32();
   const float* b = other.f32();
   for (int64_t i = 0, n = g.numel(); i < n; ++i) a[i] += b[i];

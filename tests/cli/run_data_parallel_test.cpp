@@ -19,25 +19,7 @@ using namespace wb::test;
 
 namespace {
 
-std::map<long long, double> losses(const std::string& metrics) {
-  std::map<long long, double> out;
-  for (auto& j : read_jsonl(metrics))
-    if (j.contains("loss")) out[j["step"]] = j["loss"];
-  return out;
-}
-
-// Largest |difference| over the steps both runs logged; requires at least `steps` in common.
-double max_difference(const std::map<long long, double>& a, const std::map<long long, double>& b, size_t steps) {
-  double worst = 0;
-  size_t common = 0;
-  for (auto& [step, loss] : b)
-    if (a.count(step)) worst = std::max(worst, std::abs(a.at(step) - loss)), ++common;
-  REQUIRE(common == steps);
-  return worst;
-}
-
-// fp32 tolerance on losses (2 to 6 here): measured differences are ~5e-7, a float's ulp at 4 is 5e-7.
-constexpr double loss_tolerance = 1e-5;
+std::map<long long, double> losses(const std::string& metrics) { return metric_values(metrics, "loss"); }
 
 }  // namespace
 

@@ -5,50 +5,9 @@
 // resume in one process and under tensor parallel, and a single-process checkpoint resumes in stages.
 #include <catch2/catch.hpp>
 
-#include <map>
-
-#include <fmt/format.h>
-
 #include "tests/support/small_run.hpp"
 
 using namespace wb::test;
-
-namespace {
-
-std::map<long long, double> values(const std::string& metrics, const char* key) {
-  std::map<long long, double> out;
-  for (auto& j : read_jsonl(metrics))
-    if (j.contains(key)) out[j["step"]] = j[key];
-  return out;
-}
-
-double max_difference(const std::map<long long, double>& a, const std::map<long long, double>& b, size_t steps) {
-  double worst = 0;
-  size_t common = 0;
-  for (auto& [step, v] : b)
-    if (a.count(step)) worst = std::max(worst, std::abs(a.at(step) - v)), ++common;
-  REQUIRE(common == steps);
-  return worst;
-}
-
-// The same fp32 tolerance as the data- and tensor-parallel runs (run_tensor_parallel_test.cpp).
-constexpr double loss_tolerance = 1e-5;
-
-void check_against_one_process(const std::string& layout, const std::string& overrides, int nproc) {
-  REQUIRE(run_command(wb_cmd("run small.lua --out one " + overrides)).status == 0);
-  auto split = run_command(wb_cmd(fmt::format("run small.lua --out split --nproc {} {} {}", nproc, layout, overrides)));
-  INFO(split.out);
-  REQUIRE(split.status == 0);
-  CHECK_THAT(split.out, Catch::Contains(fmt::format("[rank 0/{}] step    12/12", nproc)));
-  double worst = max_difference(values("one/metrics.jsonl", "loss"), values("split/metrics.jsonl", "loss"), 12);
-  double worst_eval = max_difference(values("one/metrics.jsonl", "eval_loss"), values("split/metrics.jsonl", "eval_loss"), 2);
-  std::printf("%s %s vs one process, 12 steps: max |loss difference| %.3g, eval %.3g\n", layout.c_str(), overrides.c_str(),
-              worst, worst_eval);
-  CHECK(worst < loss_tolerance);
-  CHECK(worst_eval < loss_tolerance);
-}
-
-}  // namespace
 
 TEST_CASE("wb run --nproc 2 parallel.pp=2 (1F1B) gives the single-process losses", "[cli][run][pp]") {
   small_run s;
@@ -87,7 +46,7 @@ TEST_CASE("wb run --nproc 4 parallel.dp=2 parallel.pp=2 gives the single-process
 TEST_CASE("checkpoints move between pipeline stages, one process and tensor parallel", "[cli][run][pp]") {
   small_run s;
   REQUIRE(run_command(wb_cmd("run small.lua --out ref")).status == 0);
-  auto reference = values("ref/metrics.jsonl", "loss");
+  auto reference = metric_values("ref/metrics.jsonl", "loss");
   REQUIRE(run_command(wb_cmd("run small.lua --out pp2 --nproc 2 parallel.pp=2 checkpoint.every=6")).status == 0);
   REQUIRE(run_command(wb_cmd("run small.lua --out pp1 checkpoint.every=6")).status == 0);
   // ZeRO-1 (the recipe default) shards each stage's moments over its two replicas
@@ -108,7 +67,7 @@ TEST_CASE("checkpoints move between pipeline stages, one process and tensor para
     REQUIRE(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("resumed from step 6"));
     std::string dir = c.args.substr(6, 1);
-    CHECK(max_difference(reference, values(dir + "/metrics.jsonl", "loss"), 6) < loss_tolerance);
+    CHECK(max_difference(reference, metric_values(dir + "/metrics.jsonl", "loss"), 6) < loss_tolerance);
   }
 }
 

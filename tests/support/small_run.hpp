@@ -3,7 +3,11 @@
 // metrics.jsonl.
 #pragma once
 #include <filesystem>
+#include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <map>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/recipe_fixture.hpp"
@@ -47,6 +51,46 @@ inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
   return out;
+}
+
+// `key` of every metrics.jsonl line that has it, by step (e.g. "loss", "eval_loss").
+inline std::map<long long, double> metric_values(const std::string& metrics, const char* key) {
+  std::map<long long, double> out;
+  for (auto& j : read_jsonl(metrics))
+    if (j.contains(key)) out[j["step"]] = j[key];
+  return out;
+}
+
+// Largest |difference| over the steps both runs logged; requires exactly `steps` in common.
+inline double max_difference(const std::map<long long, double>& a, const std::map<long long, double>& b, size_t steps) {
+  double worst = 0;
+  size_t common = 0;
+  for (auto& [step, v] : b)
+    if (a.count(step)) worst = std::max(worst, std::abs(a.at(step) - v)), ++common;
+  REQUIRE(common == steps);
+  return worst;
+}
+
+// fp32 tolerance on the small recipe's losses (2 to 6): data-, tensor- and pipeline-parallel runs
+// differ from one process by ~2e-7 to 5e-7 (a float's ulp at 4 is 5e-7).
+constexpr double loss_tolerance = 1e-5;
+
+// Trains small.lua in one process (run dir "one") and over `nproc` ranks in `layout` (run dir
+// "split"), both with `overrides`, and checks the 12 losses and 2 evaluations agree within
+// loss_tolerance.
+inline void check_against_one_process(const std::string& layout, const std::string& overrides, int nproc) {
+  REQUIRE(run_command(wb_cmd("run small.lua --out one " + overrides)).status == 0);
+  auto split = run_command(wb_cmd(fmt::format("run small.lua --out split --nproc {} {} {}", nproc, layout, overrides)));
+  INFO(split.out);
+  REQUIRE(split.status == 0);
+  CHECK_THAT(split.out, Catch::Contains(fmt::format("[rank 0/{}] step    12/12", nproc)));
+  double worst = max_difference(metric_values("one/metrics.jsonl", "loss"), metric_values("split/metrics.jsonl", "loss"), 12);
+  double worst_eval =
+      max_difference(metric_values("one/metrics.jsonl", "eval_loss"), metric_values("split/metrics.jsonl", "eval_loss"), 2);
+  std::printf("%s %s vs one process, 12 steps: max |loss difference| %.3g, eval %.3g\n", layout.c_str(), overrides.c_str(),
+              worst, worst_eval);
+  CHECK(worst < loss_tolerance);
+  CHECK(worst_eval < loss_tolerance);
 }
 
 }  // namespace wb::test

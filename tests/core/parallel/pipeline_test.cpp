@@ -6,9 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <thread>
 
 #include "tests/support/lm_batch.hpp"
+#include "tests/support/thread_ranks.hpp"
 #include "backends/cpu/cpu_backend.hpp"
 #include "core/parallel/local_collective.hpp"
 #include "core/parallel/rank_layout.hpp"
@@ -76,34 +76,28 @@ std::vector<trace> run_layout(const run_config& rc) {
   rank_layout layout = make_rank_layout(rc.tp, rc.dp, rc.pp, world);
   local_collective_group g(world, std::chrono::seconds(60));
   std::vector<trace> res(static_cast<size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        rank_coords me = layout.coords(r);
-        sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200),
-            ppg(g.member(r), layout.pp_group(r), 300);
-        cpu_backend be(1);
-        model m(tiny(rc.family, rc.tied, rc.layers), 11, &tpg, pipeline_stage{me.pp, rc.pp, rc.virtual_stages});
-        trainer_options o = options(rc.microbatch);
-        o.recompute = rc.rc;
-        if (rc.dp > 1) o.data_parallel = &dpg;
-        o.zero = rc.zero;
-        o.pipeline = &ppg;
-        trainer tr(m, be, o);
-        int rows = 8 / rc.dp, first = me.dp * rows;
-        for (int s = 0; s < steps; ++s) {
-          auto [tok, tgt] = rows_of_batch(first, rows, s);
-          step_result sr = tr.step(tok, tgt);
-          res[size_t(r)].losses.push_back(sr.loss);
-          res[size_t(r)].grad_norms.push_back(sr.grad_norm);
-        }
-        res[size_t(r)].params = m.num_params();
-      } catch (const std::exception& e) {
-        res[size_t(r)].error = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
+  auto errors = wb::test::run_on_thread_ranks(g, [&](int r) {
+    rank_coords me = layout.coords(r);
+    sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200),
+        ppg(g.member(r), layout.pp_group(r), 300);
+    cpu_backend be(1);
+    model m(tiny(rc.family, rc.tied, rc.layers), 11, &tpg, pipeline_stage{me.pp, rc.pp, rc.virtual_stages});
+    trainer_options o = options(rc.microbatch);
+    o.recompute = rc.rc;
+    if (rc.dp > 1) o.data_parallel = &dpg;
+    o.zero = rc.zero;
+    o.pipeline = &ppg;
+    trainer tr(m, be, o);
+    int rows = 8 / rc.dp, first = me.dp * rows;
+    for (int s = 0; s < steps; ++s) {
+      auto [tok, tgt] = rows_of_batch(first, rows, s);
+      step_result sr = tr.step(tok, tgt);
+      res[size_t(r)].losses.push_back(sr.loss);
+      res[size_t(r)].grad_norms.push_back(sr.grad_norm);
+    }
+    res[size_t(r)].params = m.num_params();
+  });
+  for (int r = 0; r < world; ++r) res[size_t(r)].error = errors[size_t(r)];
   return res;
 }
 

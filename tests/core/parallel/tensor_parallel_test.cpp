@@ -8,9 +8,9 @@
 #include <cmath>
 #include <cstring>
 #include <random>
-#include <thread>
 
 #include "tests/support/lm_batch.hpp"
+#include "tests/support/thread_ranks.hpp"
 #include "backends/cpu/cpu_backend.hpp"
 #include "core/parallel/local_collective.hpp"
 #include "core/parallel/rank_layout.hpp"
@@ -76,32 +76,26 @@ std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recomput
   rank_layout layout = make_rank_layout(tp, dp, 1, world);
   local_collective_group g(world, std::chrono::seconds(60));
   std::vector<rank_result> res(static_cast<size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200);
-        cpu_backend be(1);
-        model m(tiny(family), 7, &tpg);
-        trainer_options o = options();
-        o.recompute = rc;
-        if (dp > 1) o.data_parallel = &dpg;
-        trainer tr(m, be, o);
-        int rows = 8 / dp, first = layout.coords(r).dp * rows;
-        for (int s = 0; s < steps; ++s) {
-          auto [tok, tgt] = rows_of_batch(first, rows, s);
-          step_result sr = tr.step(tok, tgt);
-          res[size_t(r)].losses.push_back(sr.loss);
-          res[size_t(r)].grad_norms.push_back(sr.grad_norm);
-        }
-        res[size_t(r)].params = m.num_params();
-        const tensor& w = m.param(family == "gpt" ? "layers.1.ln1.w" : "layers.1.attn_norm")->data;
-        res[size_t(r)].attn_norm.assign(w.f32(), w.f32() + w.numel());
-      } catch (const std::exception& e) {
-        res[size_t(r)].error = e.what();
-      }
-    });
-  for (auto& t : threads) t.join();
+  auto errors = wb::test::run_on_thread_ranks(g, [&](int r) {
+    sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200);
+    cpu_backend be(1);
+    model m(tiny(family), 7, &tpg);
+    trainer_options o = options();
+    o.recompute = rc;
+    if (dp > 1) o.data_parallel = &dpg;
+    trainer tr(m, be, o);
+    int rows = 8 / dp, first = layout.coords(r).dp * rows;
+    for (int s = 0; s < steps; ++s) {
+      auto [tok, tgt] = rows_of_batch(first, rows, s);
+      step_result sr = tr.step(tok, tgt);
+      res[size_t(r)].losses.push_back(sr.loss);
+      res[size_t(r)].grad_norms.push_back(sr.grad_norm);
+    }
+    res[size_t(r)].params = m.num_params();
+    const tensor& w = m.param(family == "gpt" ? "layers.1.ln1.w" : "layers.1.attn_norm")->data;
+    res[size_t(r)].attn_norm.assign(w.f32(), w.f32() + w.numel());
+  });
+  for (int r = 0; r < world; ++r) res[size_t(r)].error = errors[size_t(r)];
   return res;
 }
 
