@@ -1,5 +1,5 @@
-// Measuring the profile: the backend's own matmul on a grid of shapes (each dimension 64, 256,
-// 1024, 4096), its add op streaming 3 x 128 MiB (two reads and a write per element), and its
+// Measuring the profile: the backend's own matmul on a grid of shapes (each dimension a power of
+// two from 64 to 4096), its add op streaming 3 x 128 MiB (two reads and a write per element), and its
 // attention op on a grid of sequence lengths and head dims (the other kernels:
 // device_profile_kernels.cpp). Each shape is timed until 50 ms
 // have passed (at least 3 runs) and the fastest run kept: the planner predicts a quiet machine. Shapes above 4 GFLOP are not timed; they take the
@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -25,8 +26,12 @@
 namespace wb {
 namespace {
 
-constexpr int grid[] = {64, 256, 1024, 4096};
-constexpr int grid_size = 4;
+// Every power of two: GEMM throughput is not smooth in the shape (one thread, CPU time, 2026-11-23:
+// (2048, 512, 512) ran at 80 GFLOP/s where the 64..4096-by-4 grid's corners interpolated 69, and
+// (1024, 1024, 256) below both its neighbours), so a factor-4 grid mispriced the small model's
+// 512-wide products by 10-30%.
+constexpr int grid[] = {64, 128, 256, 512, 1024, 2048, 4096};
+constexpr int grid_size = 7;
 constexpr double max_timed_flops = 4e9;
 
 
@@ -62,13 +67,6 @@ int grid_index(int v) {
   return -1;
 }
 
-double interpolate_axis(double x, int& lo) {
-  double lx = std::log2(std::clamp(x, double(grid[0]), double(grid[grid_size - 1])));
-  lo = 0;
-  while (lo < grid_size - 2 && lx > std::log2(double(grid[lo + 1]))) ++lo;
-  double a = std::log2(double(grid[lo])), b = std::log2(double(grid[lo + 1]));
-  return (lx - a) / (b - a);
-}
 
 // The attention op at sequence T, head dim HD, G query heads per key/value head: B = 2048 / T
 // sequences, 8 query heads, causal; FLOPs
@@ -116,18 +114,34 @@ double log_position(const int (&g)[K], double v, int& lo) {
 }  // namespace
 
 double device_profile::gemm_flops_per_s(int m, int n, int k) const {
-  // Trilinear interpolation of log throughput over the log-spaced grid; outside it, the edge.
+  // Trilinear interpolation of log throughput over the grid the profile holds (its own axes, so a
+  // profile measured on another grid still plans); outside it, the edge.
+  std::set<int> axes[3];
   std::map<std::tuple<int, int, int>, double> at;
-  for (auto& g : gemm) at[{g.m, g.n, g.k}] = g.flops_per_s;
-  if (at.size() != size_t(grid_size * grid_size * grid_size)) throw std::runtime_error("device profile: incomplete GEMM grid; rerun `wb plan --calibrate`");
-  int im, in, ik;
-  double fm = interpolate_axis(m, im), fn = interpolate_axis(n, in), fk = interpolate_axis(k, ik);
+  for (auto& g : gemm) {
+    axes[0].insert(g.m), axes[1].insert(g.n), axes[2].insert(g.k);
+    at[{g.m, g.n, g.k}] = g.flops_per_s;
+  }
+  if (gemm.empty() || at.size() != axes[0].size() * axes[1].size() * axes[2].size() ||
+      std::any_of(axes, axes + 3, [](auto& a) { return a.size() < 2; }))
+    throw std::runtime_error("device profile: incomplete GEMM grid; rerun `wb plan --calibrate`");
+  int lo[3], hi[3];
+  double f[3];
+  const int v[3] = {m, n, k};
+  for (int d = 0; d < 3; ++d) {
+    std::vector<int> g(axes[d].begin(), axes[d].end());
+    double lv = std::log2(std::clamp(double(v[d]), double(g.front()), double(g.back())));
+    size_t i = 0;
+    while (i + 2 < g.size() && lv > std::log2(double(g[i + 1]))) ++i;
+    lo[d] = g[i], hi[d] = g[i + 1];
+    f[d] = (lv - std::log2(double(lo[d]))) / (std::log2(double(hi[d])) - std::log2(double(lo[d])));
+  }
   double acc = 0;
   for (int dm = 0; dm < 2; ++dm)
     for (int dn = 0; dn < 2; ++dn)
       for (int dk = 0; dk < 2; ++dk) {
-        double w = (dm ? fm : 1 - fm) * (dn ? fn : 1 - fn) * (dk ? fk : 1 - fk);
-        acc += w * std::log(at[{grid[im + dm], grid[in + dn], grid[ik + dk]}]);
+        double w = (dm ? f[0] : 1 - f[0]) * (dn ? f[1] : 1 - f[1]) * (dk ? f[2] : 1 - f[2]);
+        acc += w * std::log(at.at({dm ? hi[0] : lo[0], dn ? hi[1] : lo[1], dk ? hi[2] : lo[2]}));
       }
   return std::exp(acc);
 }

@@ -46,7 +46,7 @@ constexpr int attention_kv_group_grid[] = {1, 4};
 
 enum class collective_op { all_reduce, reduce_scatter, all_gather };
 
-constexpr int device_profile_version = 2;
+constexpr int device_profile_version = 3;  // 3: GEMM grid at every power of two
 
 struct device_profile {
   int version = device_profile_version;
