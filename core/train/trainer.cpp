@@ -41,6 +41,15 @@ chunk optimizer_shard(const model& m, const trainer_options& o) {
   return zero1_on(o) ? zero1_shard(*o.data_parallel, m.num_params()) : chunk{0, size_t(m.num_params())};
 }
 
+// What a ZeRO rank's shard norm leaves out because another rank counts it: a pipeline's tied copy
+// (stage 0 counts the embedding) and, under tensor parallel, the replicated parameters (tp rank 0).
+std::vector<chunk> zero_uncounted_ranges(const model& m, bool pipelined) {
+  std::vector<chunk> out = tensor_parallel_uncounted_ranges(m);
+  if (pipelined)
+    for (const chunk& c : tied_copy_ranges(m)) out.push_back(c);
+  return out;
+}
+
 }  // namespace
 
 trainer::trainer(model& m, compute_backend& backend, trainer_options o)
@@ -72,10 +81,11 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   r.loss = loss_sum / double(k);
   const bool zero1 = zero1_on(o_);
   grad_stats g;
-  if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm (tp = 1 only)
+  if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm
     zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads(),
-                                               pipelined ? tied_copy_ranges(*model_) : std::vector<chunk>{});
-    r.loss = z.loss, g = pipelined ? pipeline_sum_norms(*o_.pipeline, z.stats) : z.stats;
+                                               zero_uncounted_ranges(*model_, pipelined));
+    r.loss = z.loss, g = tensor_parallel_sum_norms(*model_, z.stats);
+    if (pipelined) g = pipeline_sum_norms(*o_.pipeline, g);
   } else {
     if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
     grad_stats local = grad_norm(model_->grad_arena(), backend_->threads());
