@@ -2,7 +2,8 @@
 // and over tp=2 x dp=2, trains with the same losses as the single-process model within fp32
 // rounding (sums run in another order: the row-parallel all-reduces and the vocabulary-parallel
 // softmax), each rank allocates only its shards, and the replicated norm weights stay identical
-// on the ranks of a tp group; with ZeRO-1 too (each tp rank's optimizer sharded over its dp group).
+// on the ranks of a tp group; with ZeRO-1 and ZeRO-2 too (each tp rank's optimizer,
+// and gradient, sharded over its dp group).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -152,6 +153,12 @@ TEST_CASE("tp=2 x dp=2 with ZeRO-1 sharding each tp rank's optimizer over its re
   // check_against also holds every rank's norm to the single process's: the replicated norm weights
   // counted once, on tp rank 0's shard of each data-parallel group
   check_against(single, run_layout(2, 2, recompute_mode::none, "llama", 1), 2);
+}
+
+TEST_CASE("tp=2 x dp=2 with ZeRO-2 reducing each tp rank's layer buckets over its replicas keeps the single-process losses",
+          "[parallel][train][zero]") {
+  auto single = single_process_losses();
+  check_against(single, run_layout(2, 2, recompute_mode::none, "llama", 2), 2);
 }
 
 TEST_CASE("a model refuses a tp that does not divide the key/value heads", "[parallel]") {
