@@ -52,7 +52,9 @@ var gpt_span(tape& tp, const model& m, const var& input, layer_span span, recomp
   }
   for (int l = span.first; l < span.last; ++l) {
     block_fn block = [&m, l, rc](tape& t, const var& in) { return gpt_block(t, m, l, in, rc == recompute_mode::selective); };
+    tp.mark_layer(l, true);  // backward's per-layer hooks (ZeRO-2), nothing otherwise
     x = rc == recompute_mode::full ? checkpoint(tp, block, x) : block(tp, x);
+    tp.mark_layer(l, false);
   }
   return span.head ? layernorm(tp, x, m.param("ln_f.w"), m.param("ln_f.b"), float(m.config().norm_eps)) : x;
 }

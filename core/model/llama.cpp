@@ -44,7 +44,9 @@ var llama_span(tape& tp, const model& m, const var& input, layer_span span, reco
   }
   for (int l = span.first; l < span.last; ++l) {
     block_fn block = [&m, l, rc](tape& t, const var& in) { return llama_block(t, m, l, in, rc == recompute_mode::selective); };
+    tp.mark_layer(l, true);  // backward's per-layer hooks (ZeRO-2), nothing otherwise
     x = rc == recompute_mode::full ? checkpoint(tp, block, x) : block(tp, x);
+    tp.mark_layer(l, false);
   }
   return span.head ? rmsnorm(tp, x, m.param("norm"), float(m.config().norm_eps)) : x;
 }

@@ -121,6 +121,11 @@ std::vector<int64_t> shard_offset(const parameter& p) {
   return off;
 }
 
+void model::drop_grad_arena() {
+  for (parameter& p : params_) p.v->grad() = tensor();
+  grad_arena_ = tensor();
+}
+
 int model::tp_size() const { return tp_ ? tp_->world() : 1; }
 
 size_t model::param_index(const std::string& name) const {

@@ -49,6 +49,9 @@ class model {
   const tensor& param_arena() const { return param_arena_; }  // (P)
   const tensor& grad_arena() const { return grad_arena_; }    // (P)
   void zero_grad() const { grad_arena_.zero(); }
+  // ZeRO-2 (core/parallel/zero2.hpp): frees the gradient arena; every parameter's gradient is then
+  // undefined until its owner binds it to a buffer of its own, and grad_arena() is undefined.
+  void drop_grad_arena();
   collective* tensor_parallel() const { return tp_; }  // null when not split
   int tp_size() const;
   const pipeline_stage& stage() const { return stage_; }

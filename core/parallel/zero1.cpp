@@ -15,16 +15,23 @@ zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, doubl
   c.reduce_scatter_sum(g, size_t(grads.numel()));
   float scale = 1.0f / float(c.world());
   for (size_t i = s.begin; i < s.begin + s.size; ++i) g[i] *= scale;
+  return zero_shard_stats(c, grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size)), s,
+                          local_loss, threads, uncounted);
+}
+
+zero1_gradients zero_shard_stats(collective& c, const tensor& shard_grads, chunk s, double local_loss, int threads,
+                                 const std::vector<chunk>& uncounted) {
   // grad_norm's fixed-order sum over this shard (an empty shard contributes 0).
   double squares = 0;
   bool finite = true;
   if (s.size > 0) {
-    grad_stats local = grad_norm(grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size)), threads);
+    const float* g = shard_grads.f32();
+    grad_stats local = grad_norm(shard_grads, threads);
     squares = local.norm * local.norm;
     finite = local.finite;
     for (const chunk& u : uncounted)  // the part of an uncounted range inside this shard
       for (size_t i = std::max(u.begin, s.begin), e = std::min(u.begin + u.size, s.begin + s.size); i < e; ++i)
-        squares -= double(g[i]) * double(g[i]);
+        squares -= double(g[i - s.begin]) * double(g[i - s.begin]);
   }
   float hi = float(squares);
   float exchange[4] = {hi, float(squares - double(hi)), float(local_loss), finite ? 0.0f : 1.0f};

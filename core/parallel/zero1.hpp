@@ -28,6 +28,12 @@ struct zero1_gradients {
 zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads = 1,
                                        const std::vector<chunk>& uncounted = {});
 
+// The loss mean and the global norm of zero1_reduce_gradients from each rank's averaged shard:
+// shard_grads (s.size) holds elements [s.begin, s.begin + s.size) of the arena (ZeRO-2 keeps only
+// those). Collective over every rank of c.
+zero1_gradients zero_shard_stats(collective& c, const tensor& shard_grads, chunk s, double local_loss, int threads,
+                                 const std::vector<chunk>& uncounted);
+
 // params: f32 (P); each rank contributes its updated shard and receives the others'.
 void zero1_gather_parameters(collective& c, const tensor& params);
 

@@ -226,10 +226,9 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   meta.tokenizer_path = r.data.tokenizer;
   meta.model = r.model;
   meta.recipe = options.recipe_json;
-  // ZeRO-1 shards AdamW state over the data-parallel ranks (of each pipeline stage); with tensor
-  // parallelism it is not combined yet, so tp > 1 runs use the all-reduce path (zero = 0) and the
-  // layout records that.
-  const int zero = ranks && tp == 1 ? r.parallel.zero : 0;
+  // ZeRO shards AdamW state over the data-parallel group of each model-parallel rank (the ranks that
+  // hold the same tp slice of the same pipeline stage); the layout records the stage.
+  const int zero = ranks ? r.parallel.zero : 0;
   meta.layout = {{"dp", dp_size}, {"tp", tp}, {"pp", pp}, {"virtual_stages", stage.virtual_stages}, {"ranks", world},
                  {"zero", zero}};
   meta.total_steps = steps;

@@ -1,4 +1,4 @@
-// The autograd tape: recording (keeping only what backward reads) and the reverse walk.
+// The autograd tape: recording (keeping only what backward reads), layer marks, and the reverse walk.
 #include "core/tensor/tape.hpp"
 
 #include <stdexcept>
@@ -40,6 +40,16 @@ void tape::record_custom(const std::vector<var>& inputs, const var& output, std:
   nodes_.push_back(std::move(n));
 }
 
+void tape::mark_layer(int layer, bool begin) {
+  if (!recording_ || !hooks_) return;
+  tape_node n;
+  const layer_hooks* h = hooks_;
+  // Backward walks in reverse: the end mark is reached first, the begin mark after the layer's ops.
+  n.reached = begin ? std::function<void()>([h, layer] { if (h->finished) h->finished(layer); })
+                    : std::function<void()>([h, layer] { if (h->entered) h->entered(layer); });
+  nodes_.push_back(std::move(n));
+}
+
 void accumulate_grad(grad_slot& s, const tensor& g) {
   if (!s.requires_grad) return;
   if (!s.grad.defined()) {
@@ -64,7 +74,9 @@ void tape::backward(const var& root, const tensor& seed) {
   accumulate_grad(*root->slot, seed);
   while (!nodes_.empty()) {
     tape_node& n = nodes_.back();
-    if (n.output->grad.defined()) {
+    if (n.reached) {
+      n.reached();
+    } else if (n.output->grad.defined()) {
       if (n.custom_backward) {
         n.custom_backward(n);
       } else {

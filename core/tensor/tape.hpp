@@ -37,6 +37,17 @@ struct tape_node {
   std::shared_ptr<grad_slot> output;
   // Views and checkpoints: a backward rule in core instead of a backend kernel.
   std::function<void(tape_node&)> custom_backward;
+  // A layer mark (mark_layer): no op, only this call when backward reaches it.
+  std::function<void()> reached;
+};
+
+// Backward's per-layer events, for an optimizer that takes each layer's gradients as soon as they
+// are final (ZeRO-2's buckets, core/parallel/zero2.hpp). Model code brackets each layer's forward
+// with mark_layer(l, true) and mark_layer(l, false); backward calls entered(l) when it reaches the
+// layer's last op, before any of the layer's gradients is written, and finished(l) once its first
+// op is done, when the gradients of the parameters the layer alone reads are final.
+struct layer_hooks {
+  std::function<void(int layer)> entered, finished;
 };
 
 class tape {
@@ -48,6 +59,10 @@ class tape {
   // Runs c forward on the backend; records it if any input requires grad and the tape records.
   var run(op_call c, const std::vector<var>& inputs);
   void record_custom(const std::vector<var>& inputs, const var& output, std::function<void(tape_node&)> rule);
+  // Layer marks reach `hooks` (which must outlive backward) only when set before the forward pass
+  // and the tape records; otherwise mark_layer records nothing.
+  void set_layer_hooks(const layer_hooks* hooks) { hooks_ = hooks; }
+  void mark_layer(int layer, bool begin);
 
   // Seeds root's gradient (`seed` for a one-element root, or a tensor of root's shape), runs every
   // node backward and empties the tape.
@@ -59,6 +74,7 @@ class tape {
  private:
   compute_backend* backend_;
   bool recording_;
+  const layer_hooks* hooks_ = nullptr;
   std::vector<tape_node> nodes_;
 };
 

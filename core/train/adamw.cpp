@@ -48,10 +48,10 @@ void update_range(float* __restrict p, const float* __restrict g, float* __restr
 
 }  // namespace
 
-void adamw::step(double lr, int threads) {
+void adamw::step(double lr, int threads, const tensor* shard_grads) {
   ++t_;
   float* p = model_->param_arena().f32() + shard_.begin;
-  const float* g = model_->grad_arena().f32() + shard_.begin;
+  const float* g = shard_grads ? shard_grads->f32() : model_->grad_arena().f32() + shard_.begin;
   float *m = m_.f32(), *v = v_.f32();
   adamw_consts k;
   k.keep = o_.weight_decay > 0 ? float(1.0 - lr * o_.weight_decay) : 1.0f;

@@ -28,23 +28,40 @@ trainer_options trainer_options_from(const recipe& r) {
 
 namespace {
 
-// ZeRO applies only across data-parallel ranks; one process ignores the stage.
+// ZeRO applies only across data-parallel ranks; one process ignores the stage. True for stages 1 and
+// 2, which shard the optimizer alike.
 bool zero1_on(const trainer_options& o) {
   if (!o.data_parallel || o.data_parallel->world() == 1) return false;
-  if (o.zero > 1)
-    throw std::invalid_argument(fmt::format("ZeRO stage {} is not implemented (stages 0 and 1 are)", o.zero));
-  return o.zero == 1;
+  if (o.zero > 2)
+    throw std::invalid_argument(fmt::format("ZeRO stage {} is not implemented (stages 0, 1 and 2 are)", o.zero));
+  return o.zero >= 1;
 }
 
-// The arena elements this rank's AdamW owns: all of them, or its ZeRO-1 shard.
+std::unique_ptr<zero2_gradients> zero2_for(model& m, const trainer_options& o) {
+  if (!zero1_on(o) || o.zero != 2) return nullptr;
+  if (o.pipeline && o.pipeline->world() > 1)
+    throw std::invalid_argument("ZeRO stage 2 with pipeline parallel is not implemented; use parallel.zero = 1");
+  return std::make_unique<zero2_gradients>(m, *o.data_parallel);
+}
+
+// The arena elements this rank's AdamW owns: all of them, or its ZeRO shard.
 chunk optimizer_shard(const model& m, const trainer_options& o) {
   return zero1_on(o) ? zero1_shard(*o.data_parallel, m.num_params()) : chunk{0, size_t(m.num_params())};
+}
+
+// What a ZeRO rank's shard norm leaves out because another rank counts it: a pipeline's tied copy
+// (stage 0 counts the embedding) and, under tensor parallel, the replicated parameters (tp rank 0).
+std::vector<chunk> zero_uncounted_ranges(const model& m, bool pipelined) {
+  std::vector<chunk> out = tensor_parallel_uncounted_ranges(m);
+  if (pipelined)
+    for (const chunk& c : tied_copy_ranges(m)) out.push_back(c);
+  return out;
 }
 
 }  // namespace
 
 trainer::trainer(model& m, compute_backend& backend, trainer_options o)
-    : model_(&m), backend_(&backend), o_(std::move(o)), opt_(m, o_.optim, optimizer_shard(m, o_)) {}
+    : model_(&m), backend_(&backend), o_(std::move(o)), opt_(m, o_.optim, optimizer_shard(m, o_)), zero2_(zero2_for(m, o_)) {}
 
 step_result trainer::step(const tensor& tokens, const tensor& targets) {
   int64_t rows = tokens.dim(0);
@@ -53,7 +70,8 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   int64_t k = rows / o_.microbatch;
   step_result r;
   r.lr = lr_at(o_.optim, step_, o_.total_steps);
-  model_->zero_grad();
+  if (zero2_) zero2_->zero();
+  else model_->zero_grad();
   double loss_sum = 0;
   const bool pipelined = o_.pipeline && o_.pipeline->world() > 1;
   if (pipelined) {
@@ -63,19 +81,24 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   } else {
     for (int64_t i = 0; i < k; ++i) {
       tape tp(*backend_);
+      if (zero2_) tp.set_layer_hooks(&zero2_->hooks());
       int64_t b = i * o_.microbatch, e = b + o_.microbatch;
       var l = model_->loss(tp, tokens.slice(b, e), targets.slice(b, e), o_.recompute);
       loss_sum += l->data.f32()[0];
+      if (zero2_) zero2_->begin_backward();
       tp.backward(l, float(1.0 / double(k)));
+      if (zero2_) zero2_->end_backward();
     }
   }
   r.loss = loss_sum / double(k);
   const bool zero1 = zero1_on(o_);
   grad_stats g;
-  if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm (tp = 1 only)
-    zero1_gradients z = zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss, backend_->threads(),
-                                               pipelined ? tied_copy_ranges(*model_) : std::vector<chunk>{});
-    r.loss = z.loss, g = pipelined ? pipeline_sum_norms(*o_.pipeline, z.stats) : z.stats;
+  if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm
+    zero1_gradients z = zero2_ ? zero2_->finish(r.loss, backend_->threads(), zero_uncounted_ranges(*model_, pipelined))
+                               : zero1_reduce_gradients(*o_.data_parallel, model_->grad_arena(), r.loss,
+                                                        backend_->threads(), zero_uncounted_ranges(*model_, pipelined));
+    r.loss = z.loss, g = tensor_parallel_sum_norms(*model_, z.stats);
+    if (pipelined) g = pipeline_sum_norms(*o_.pipeline, g);
   } else {
     if (o_.data_parallel) r.loss = average_gradients(*o_.data_parallel, model_->grad_arena(), r.loss);
     grad_stats local = grad_norm(model_->grad_arena(), backend_->threads());
@@ -92,11 +115,13 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
     return r;
   }
   chunk s = opt_.shard();
-  const tensor& grads = model_->grad_arena();
-  if (s.size > 0)
-    clip_grad_norm(grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size)), g.norm, o_.optim.clip,
-                   backend_->threads());
-  opt_.step(r.lr, backend_->threads());
+  if (s.size > 0) {
+    const tensor& grads = model_->grad_arena();
+    tensor shard = zero2_ ? zero2_->shard_gradients()
+                          : grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size));
+    clip_grad_norm(shard, g.norm, o_.optim.clip, backend_->threads());
+  }
+  opt_.step(r.lr, backend_->threads(), zero2_ ? &zero2_->shard_gradients() : nullptr);
   if (zero1) zero1_gather_parameters(*o_.data_parallel, model_->param_arena());
   ++step_;
   return r;

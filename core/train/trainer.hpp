@@ -6,6 +6,7 @@
 
 #include "core/model/model.hpp"
 #include "core/parallel/collective.hpp"
+#include "core/parallel/zero2.hpp"
 #include "core/train/adamw.hpp"
 
 namespace wb {
@@ -27,8 +28,9 @@ struct trainer_options {
   // NaN check, clipping and AdamW (each rank passes its own rows). Null: one process.
   collective* data_parallel = nullptr;
   // ZeRO stage with data parallel: 0 all-reduces the gradients and every rank updates everything;
-  // 1 shards AdamW's moments and update over the ranks (core/parallel/zero1.hpp). Higher stages are
-  // refused by wb run; here they throw. Ignored without data_parallel.
+  // 1 shards AdamW's moments and update over the ranks (core/parallel/zero1.hpp); 2 shards the
+  // gradients too, reduced layer by layer during backward (core/parallel/zero2.hpp; not with
+  // pipeline parallel). Stage 3 throws. Ignored without data_parallel.
   int zero = 0;
   // Pipeline parallel: this stage's group (rank i is stage i; the model holds that stage). The step's
   // microbatches then run under the 1F1B or interleaved schedule (core/parallel/pipeline_schedule.hpp)
@@ -59,6 +61,7 @@ class trainer {
   compute_backend* backend_;
   trainer_options o_;
   adamw opt_;
+  std::unique_ptr<zero2_gradients> zero2_;  // ZeRO-2: the gradient shard, in place of the model's arena
   long long step_ = 0;
 };
 

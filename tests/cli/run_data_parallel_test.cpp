@@ -94,11 +94,11 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
   auto tpdp = run_command(wb_cmd("run small.lua --out x --nproc 4 parallel.tp=2"));
   CHECK(tpdp.status == 1);
   CHECK_THAT(tpdp.out, Catch::Contains("Invalid 'parallel.dp' 1: expected the number of ranks (4, from --nproc) / (parallel.tp x parallel.pp = 2) = 2, got 1"));
-  auto zero = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=2 parallel.zero=2"));
+  auto zero = run_command(wb_cmd("run small.lua --out x --nproc 2 parallel.dp=2 parallel.zero=3"));
   CHECK(zero.status == 1);
-  CHECK_THAT(zero.out, Catch::Contains("command line (parallel.zero=2): Invalid 'parallel.zero' 2: ZeRO stage 2 is not implemented yet "
-                                       "(stage 1, sharded optimizer state, is), expected 0 or 1, got 2"));
-  CHECK_THAT(zero.out, Catch::Contains("hint: add parallel.zero=1"));
+  CHECK_THAT(zero.out, Catch::Contains("command line (parallel.zero=3): Invalid 'parallel.zero' 3: ZeRO stage 3 is not implemented yet "
+                                       "(stages 1, sharded optimizer state, and 2, sharded gradients too, are), expected 0, 1 or 2, got 3"));
+  CHECK_THAT(zero.out, Catch::Contains("hint: add parallel.zero=2"));
 }
 
 namespace {

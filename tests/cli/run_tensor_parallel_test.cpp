@@ -1,6 +1,7 @@
 // `wb run --nproc N parallel.tp=2` for real: rank processes over libfabric shm train the small
 // recipe (GQA Llama, tied embeddings) split Megatron-style, with the same losses as one process
-// within fp32 rounding, tp=2 alone and tp=2 x dp=2; each rank holds about half the parameters
+// within fp32 rounding, tp=2 alone and tp=2 x dp=2 with ZeRO-1 (whose checkpoint resumes in one
+// process and in tp=2); each rank holds about half the parameters
 // (metrics.jsonl's peak parameter memory); checkpoints written as tp slices resume in one process
 // and the other way round.
 #include <catch2/catch.hpp>
@@ -30,9 +31,22 @@ TEST_CASE("wb run --nproc 2 parallel.tp=2 gives the single-process losses with h
   CHECK(std::filesystem::exists("split/checkpoints/step-00000012/tensors-1.safetensors"));
 }
 
-TEST_CASE("wb run --nproc 4 parallel.tp=2 parallel.dp=2 gives the single-process losses", "[cli][run][tp]") {
+TEST_CASE("wb run --nproc 4 parallel.tp=2 parallel.dp=2 parallel.zero=1 gives the single-process losses and its checkpoint "
+          "resumes in one process and in tp=2", "[cli][run][tp][zero]") {
   small_run s;
-  check_against_one_process("parallel.tp=2 parallel.dp=2", "", 4);
+  check_against_one_process("parallel.tp=2 parallel.dp=2 parallel.zero=1", "checkpoint.every=6", 4);
+  auto manifest = nlohmann::json::parse(std::ifstream("split/checkpoints/step-00000006/manifest.json"));
+  CHECK(manifest["layout"]["zero"] == 1);  // the optimizer was sharded, and the checkpoint holds it whole
+  CHECK(manifest["layout"]["tp"] == 2);
+  auto reference = metric_values("one/metrics.jsonl", "loss");
+  for (const char* layout : {"", "--nproc 2 parallel.tp=2"}) {
+    auto resumed = run_command(wb_cmd(fmt::format("run small.lua --out resumed {} --resume split/checkpoints/step-00000006", layout)));
+    INFO(layout << "\n" << resumed.out);
+    REQUIRE(resumed.status == 0);
+    CHECK_THAT(resumed.out, Catch::Contains("resumed from step 6"));
+    CHECK(max_difference(reference, metric_values("resumed/metrics.jsonl", "loss"), 6) < loss_tolerance);
+    std::filesystem::remove_all("resumed");
+  }
 }
 
 TEST_CASE("a checkpoint written by tp=2 resumes in one process and one from one process resumes in tp=2", "[cli][run][tp]") {

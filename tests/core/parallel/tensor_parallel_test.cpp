@@ -2,7 +2,8 @@
 // and over tp=2 x dp=2, trains with the same losses as the single-process model within fp32
 // rounding (sums run in another order: the row-parallel all-reduces and the vocabulary-parallel
 // softmax), each rank allocates only its shards, and the replicated norm weights stay identical
-// on the ranks of a tp group.
+// on the ranks of a tp group; with ZeRO-1 and ZeRO-2 too (each tp rank's optimizer,
+// and gradient, sharded over its dp group).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -71,7 +72,8 @@ struct rank_result {
   std::string error;
 };
 
-std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recompute_mode::none, const std::string& family = "llama") {
+std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recompute_mode::none, const std::string& family = "llama",
+                                    int zero = 0) {
   int world = tp * dp;
   rank_layout layout = make_rank_layout(tp, dp, 1, world);
   local_collective_group g(world, std::chrono::seconds(60));
@@ -82,6 +84,7 @@ std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recomput
     model m(tiny(family), 7, &tpg);
     trainer_options o = options();
     o.recompute = rc;
+    o.zero = zero;
     if (dp > 1) o.data_parallel = &dpg;
     trainer tr(m, be, o);
     int rows = 8 / dp, first = layout.coords(r).dp * rows;
@@ -142,6 +145,20 @@ TEST_CASE("tp=2 on thread-ranks trains with the single-process losses and holds 
 TEST_CASE("tp=2 x dp=2 on four thread-ranks trains with the single-process losses", "[parallel][train]") {
   auto single = single_process_losses();
   check_against(single, run_layout(2, 2), 2);
+}
+
+TEST_CASE("tp=2 x dp=2 with ZeRO-1 sharding each tp rank's optimizer over its replicas keeps the single-process losses",
+          "[parallel][train][zero]") {
+  auto single = single_process_losses();
+  // check_against also holds every rank's norm to the single process's: the replicated norm weights
+  // counted once, on tp rank 0's shard of each data-parallel group
+  check_against(single, run_layout(2, 2, recompute_mode::none, "llama", 1), 2);
+}
+
+TEST_CASE("tp=2 x dp=2 with ZeRO-2 reducing each tp rank's layer buckets over its replicas keeps the single-process losses",
+          "[parallel][train][zero]") {
+  auto single = single_process_losses();
+  check_against(single, run_layout(2, 2, recompute_mode::none, "llama", 2), 2);
 }
 
 TEST_CASE("a model refuses a tp that does not divide the key/value heads", "[parallel]") {

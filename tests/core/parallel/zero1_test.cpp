@@ -168,6 +168,6 @@ TEST_CASE("the trainer refuses a ZeRO stage it does not implement", "[parallel][
   local_collective_group g(2);
   trainer_options o = options();
   o.data_parallel = &g.member(0);
-  o.zero = 2;
-  CHECK_THROWS_WITH(trainer(m, be, o), "ZeRO stage 2 is not implemented (stages 0 and 1 are)");
+  o.zero = 3;
+  CHECK_THROWS_WITH(trainer(m, be, o), "ZeRO stage 3 is not implemented (stages 0, 1 and 2 are)");
 }

@@ -1,0 +1,132 @@
+// ZeRO-2's buckets: which arena ranges they are, their life during backward, and the ring that
+// reduce-scatters a bucket into the ranks' shards.
+#include "core/parallel/zero2.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace wb {
+
+namespace {
+
+// Tag of the bucket ring's messages (collective.hpp's user space; nothing else in a training step
+// sends with it: train_run uses 0x7a31-0x7a33, pipeline_step its own).
+constexpr uint32_t bucket_tag = 0x7a40;
+
+// "layers.12.attn.wq" -> 12; -1 for parameters outside the layers.
+int layer_of(const std::string& name) {
+  if (name.rfind("layers.", 0) != 0) return -1;
+  return std::stoi(name.substr(7));
+}
+
+size_t arena_offset(const model& m, const parameter& p) { return size_t(p.v->data.f32() - m.param_arena().f32()); }
+
+}  // namespace
+
+void reduce_scatter_parts(collective& c, float* data, const std::vector<chunk>& parts) {
+  const int world = c.world(), me = c.rank();
+  if (int(parts.size()) != world)
+    throw std::invalid_argument(fmt::format("reduce_scatter_parts: {} parts for {} ranks", parts.size(), world));
+  if (world == 1) return;
+  size_t widest = 0;
+  for (const chunk& p : parts) widest = std::max(widest, p.size);
+  tensor incoming({int64_t(std::max<size_t>(widest, 1))}, mem_category::temporaries);
+  const int next = (me + 1) % world, prev = (me + world - 1) % world;
+  // Step k: send part (me - k - 1), receive part (me - k - 2) from prev and add it in. Part p starts
+  // at rank p + 1 and ends, after world - 1 hops, at rank p with every rank's contribution.
+  for (int k = 0; k + 1 < world; ++k) {
+    const chunk& out = parts[size_t((me - k - 1 + 2 * world) % world)];
+    const chunk& in = parts[size_t((me - k - 2 + 2 * world) % world)];
+    c.send_recv({{true, data + out.begin, out.size * sizeof(float), next, bucket_tag},
+                 {false, incoming.f32(), in.size * sizeof(float), prev, bucket_tag}});
+    float* d = data + in.begin;
+    const float* g = incoming.f32();
+    for (size_t i = 0; i < in.size; ++i) d[i] += g[i];
+  }
+}
+
+zero2_gradients::zero2_gradients(model& m, collective& dp)
+    : model_(&m), dp_(&dp), shard_(zero1_shard(dp, m.num_params())),
+      shard_grads_(tensor::zeros({int64_t(shard_.size)}, mem_category::gradients)) {
+  if (m.stage().split())
+    throw std::invalid_argument("ZeRO-2 with pipeline parallel is not implemented; use parallel.zero = 1");
+  const auto& params = m.params();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const parameter& p = params[i];
+    chunk at{arena_offset(m, p), size_t(p.v->data.numel())};
+    int l = layer_of(p.name);
+    bucket* b = nullptr;
+    if (l >= 0) {
+      if (size_t(l) >= layers_.size()) layers_.resize(size_t(l) + 1);
+      b = &layers_[size_t(l)];
+    } else if (outer_.empty() || outer_.back().range.begin + outer_.back().range.size != at.begin) {
+      b = &outer_.emplace_back();  // an outer range of its own, else it extends the one it follows
+    } else {
+      b = &outer_.back();
+    }
+    if (b->params.empty()) {
+      b->range = at;
+    } else {  // a layer's parameters follow each other in the arena (param_layout order)
+      if (b->range.begin + b->range.size != at.begin)
+        throw std::logic_error(fmt::format("ZeRO-2: parameter '{}' is not next to the rest of its bucket", p.name));
+      b->range.size += at.size;
+    }
+    b->params.push_back(i);
+  }
+  m.drop_grad_arena();
+  hooks_.entered = [this](int l) { open(layers_.at(size_t(l))); };
+  hooks_.finished = [this](int l) { close(layers_.at(size_t(l))); };
+}
+
+void zero2_gradients::zero() { shard_grads_.zero(); }
+
+void zero2_gradients::open(bucket& b) {
+  b.grads = tensor::zeros({int64_t(b.range.size)}, mem_category::gradients);
+  for (size_t i : b.params) {
+    const parameter& p = model_->params()[i];
+    size_t at = arena_offset(*model_, p) - b.range.begin;
+    p.v->grad() = b.grads.slice(int64_t(at), int64_t(at + size_t(p.v->data.numel()))).reshape(p.v->data.shape());
+  }
+}
+
+void zero2_gradients::close(bucket& b) {
+  // Each rank's part of the bucket: its shard's overlap with it, relative to the bucket.
+  std::vector<chunk> parts;
+  const size_t lo = b.range.begin, hi = lo + b.range.size;
+  for (int r = 0; r < dp_->world(); ++r) {
+    chunk s = chunk_range(size_t(model_->num_params()), dp_->world(), r);
+    size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
+    parts.push_back({begin - lo, end - begin});
+  }
+  float* g = b.grads.f32();
+  reduce_scatter_parts(*dp_, g, parts);
+  const chunk& mine = parts[size_t(dp_->rank())];
+  float* into = shard_grads_.f32() + (lo + mine.begin - shard_.begin);
+  for (size_t i = 0; i < mine.size; ++i) into[i] += g[mine.begin + i];
+  for (size_t i : b.params) model_->params()[i].v->grad() = tensor();
+  b.grads = tensor();
+}
+
+void zero2_gradients::begin_backward() {
+  for (bucket& b : outer_) open(b);
+}
+
+void zero2_gradients::end_backward() {
+  for (bucket& b : outer_) close(b);
+  // Every layer was entered and finished: a gradient written after its bucket closed would have
+  // been allocated by the tape and lost.
+  for (const parameter& p : model_->params())
+    if (p.v->grad().defined())
+      throw std::logic_error(fmt::format("ZeRO-2: parameter '{}' got a gradient outside its layer's bucket", p.name));
+}
+
+zero1_gradients zero2_gradients::finish(double local_loss, int threads, const std::vector<chunk>& uncounted) {
+  float scale = 1.0f / float(dp_->world());
+  float* g = shard_grads_.f32();
+  for (size_t i = 0; i < shard_.size; ++i) g[i] *= scale;
+  return zero_shard_stats(*dp_, shard_grads_, shard_, local_loss, threads, uncounted);
+}
+
+}  // namespace wb
