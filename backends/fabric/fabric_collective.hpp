@@ -19,7 +19,9 @@
 // timeout_s plus two heartbeat intervals (control_channel); a wait with no message completing for
 // op_timeout_s fails too, naming the rank it waited for. After an error the object is unusable.
 #pragma once
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -32,6 +34,7 @@ namespace wb {
 
 class control_channel;
 class fabric_endpoint;
+struct fabric_request;
 
 class fabric_collective final : public collective {
  public:
@@ -79,7 +82,21 @@ class fabric_collective final : public collective {
   bool use_halving_doubling() const;
   void halving_doubling(float* data, size_t n, bool reduce, bool gather, const char* what);
   void recursive_doubling(float* data, size_t n, const char* what);
+  bool use_one_sided(size_t bytes) const;
+  void one_sided(float* data, size_t n, bool reduce, bool gather, const char* what);
   void check_peer(int peer, const char* what) const;
+  // The progress loop's two halves, shared by run() and one_sided(). poll: what completed, where a
+  // provider's transfer error becomes the control channel's account of the failure when it has one.
+  // idle: called after a poll found nothing; spins, then yields, then sleeps between polls, and
+  // throws when a rank failed or nothing completed for op_timeout_s (naming waited()).
+  struct wait_state {
+    std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+    int idle = 0;
+    bool sleeping = false;
+    void progressed() { last_progress = std::chrono::steady_clock::now(), idle = 0, sleeping = false; }
+  };
+  int poll(std::vector<fabric_request*>& completed, const char* what);
+  void idle(wait_state& w, const char* what, const std::function<int()>& waited);
   template <class F>
   void guarded(F&& f);
 
@@ -92,6 +109,7 @@ class fabric_collective final : public collective {
   std::vector<float> slots_;  // staging slices for reductions
   std::vector<char> batch_out_, batch_in_;  // send_recv: the batch's payloads in one registered region each
   std::vector<float> sent_;   // recursive doubling: what each step sends, so data can be summed meanwhile
+  std::vector<float> rma_slots_;  // one-sided: slices read from the peers, summed into data
   bool broken_ = false;
 };
 
