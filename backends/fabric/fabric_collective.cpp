@@ -45,8 +45,16 @@ constexpr size_t pipeline_depth = 4;
 // 2(n-1)/n of one in twice the steps. bench/collectives on 2026-11-23 (2 and 4 ranks, shm and tcp):
 // halving/doubling was ahead from 256 KiB up, doubling only when latency is everything (64 KiB).
 constexpr size_t recursive_doubling_max_bytes = size_t(64) << 10;
-// On endpoints with RMA (shm), collectives from this size up are one-sided (fabric_one_sided.cpp).
-constexpr size_t one_sided_min_bytes = size_t(64) << 10;
+// On endpoints with RMA (shm) and at least one_sided_min_world ranks, all-reduces of these sizes are
+// one-sided (fabric_one_sided.cpp). bench/collectives on 2026-11-23 10:40-10:48 UTC, 4 ranks on 2
+// cores under load average 6-13 (other agents compiling), three rounds each, busbw GB/s:
+// one-sided 0.75/0.32/0.30 at 1 MiB, 0.49/0.35/0.26 at 4 MiB, 0.34/0.22/0.28 at 16 MiB;
+// halving/doubling 0.16/0.81/0.30, 0.33/0.38/0.64, 0.40/0.53/1.10. So halving/doubling from 16 MiB
+// up, and with 2 ranks (no step to save: halving/doubling is 2 steps there too); below, mixed
+// under that load, one-sided where it needs no peer to be scheduled between steps.
+// reduce_scatter_sum and all_gather stay two-sided unless WB_FABRIC_ALGORITHM=one_sided.
+constexpr size_t one_sided_min_bytes = size_t(64) << 10, one_sided_max_bytes = size_t(4) << 20;
+constexpr int one_sided_min_world = 4;
 
 }  // namespace
 
@@ -338,14 +346,15 @@ bool fabric_collective::use_halving_doubling() const {
   return (world_ & (world_ - 1)) == 0 && o_.algorithm != "ring";
 }
 
-bool fabric_collective::use_one_sided(size_t bytes) const {
+bool fabric_collective::use_one_sided(size_t bytes, bool all_reduce) const {
   if (o_.algorithm == "one_sided") return true;
-  return o_.algorithm == "auto" && ep_->supports_rma() && bytes >= one_sided_min_bytes;
+  return o_.algorithm == "auto" && all_reduce && ep_->supports_rma() && world_ >= one_sided_min_world &&
+         bytes >= one_sided_min_bytes && bytes <= one_sided_max_bytes;
 }
 
 void fabric_collective::all_reduce_sum(float* data, size_t n) {
   if (world_ == 1) return;
-  if (use_one_sided(n * sizeof(float)))
+  if (use_one_sided(n * sizeof(float), true))
     guarded([&] { one_sided(data, n, true, true, "all_reduce"); });
   else if (use_halving_doubling() && o_.algorithm == "auto" && n * sizeof(float) <= recursive_doubling_max_bytes)
     guarded([&] { recursive_doubling(data, n, "all_reduce"); });
@@ -357,7 +366,7 @@ void fabric_collective::all_reduce_sum(float* data, size_t n) {
 
 void fabric_collective::reduce_scatter_sum(float* data, size_t n) {
   if (world_ == 1) return;
-  if (use_one_sided(n * sizeof(float)))
+  if (use_one_sided(n * sizeof(float), false))
     guarded([&] { one_sided(data, n, true, false, "reduce_scatter"); });
   else if (use_halving_doubling())
     guarded([&] { halving_doubling(data, n, true, false, "reduce_scatter"); });
@@ -367,7 +376,7 @@ void fabric_collective::reduce_scatter_sum(float* data, size_t n) {
 
 void fabric_collective::all_gather(float* data, size_t n) {
   if (world_ == 1) return;
-  if (use_one_sided(n * sizeof(float)))
+  if (use_one_sided(n * sizeof(float), false))
     guarded([&] { one_sided(data, n, false, true, "all_gather"); });
   else if (use_halving_doubling())
     guarded([&] { halving_doubling(data, n, false, true, "all_gather"); });

@@ -11,6 +11,9 @@
 // so an all-reduce takes 2 log2(world) steps with the ring's bytes (4 ranks on 2 cores wait for a
 // peer to be scheduled 4 times instead of 6). Small all-reduces on such a world use recursive
 // doubling (log2(world) exchanges of the whole buffer): fewer steps matter more than bytes there.
+// Over shm (RMA by process_vm_readv/writev) mid-sized all-reduces on 4 or more ranks are one-sided
+// instead (fabric_one_sided.cpp: each rank reads its chunk from every peer, sums it and writes it
+// back, with no peer taking part), which waits for descheduled peers twice per operation, not per step.
 // Broadcast is a pipelined chain from the root. Waiting ranks spin briefly, then yield the core
 // (with more ranks than cores a spinning rank starves the one it waits for:
 // shared/reference/libfabric.md).
@@ -82,7 +85,7 @@ class fabric_collective final : public collective {
   bool use_halving_doubling() const;
   void halving_doubling(float* data, size_t n, bool reduce, bool gather, const char* what);
   void recursive_doubling(float* data, size_t n, const char* what);
-  bool use_one_sided(size_t bytes) const;
+  bool use_one_sided(size_t bytes, bool all_reduce) const;
   void one_sided(float* data, size_t n, bool reduce, bool gather, const char* what);
   void check_peer(int peer, const char* what) const;
   // The progress loop's two halves, shared by run() and one_sided(). poll: what completed, where a
