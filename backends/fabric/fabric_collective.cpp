@@ -1,7 +1,6 @@
-// fabric_collective: the plans (which slice goes where, after what) and the one progress loop that
-// executes them. Tags carry the sender's rank, so receives match any source address.
-//   collective: bit 63 = 0 | sender rank (19 bits) | operation sequence (24 bits) | message index (20 bits)
-//   send/recv:  bit 63 = 1 | sender rank (19 bits) | user tag (16 bits) | per-(peer, tag) count (28 bits)
+// fabric_collective: the two-sided plans (which slice goes where, after what) and the one progress
+// loop that executes them; the one-sided algorithm is in fabric_one_sided.cpp. Tags:
+// fabric_collective_parts.hpp.
 #include "backends/fabric/fabric_collective.hpp"
 
 #include <algorithm>
@@ -14,10 +13,12 @@
 #include <sched.h>
 
 #include "backends/fabric/control_channel.hpp"
+#include "backends/fabric/fabric_collective_parts.hpp"
 #include "backends/fabric/fabric_endpoint.hpp"
 
 namespace wb {
 namespace {
+using namespace fabric_parts;
 
 using clock = std::chrono::steady_clock;
 constexpr int max_ranks = 1 << 19;
@@ -44,22 +45,16 @@ constexpr size_t pipeline_depth = 4;
 // 2(n-1)/n of one in twice the steps. bench/collectives on 2026-11-23 (2 and 4 ranks, shm and tcp):
 // halving/doubling was ahead from 256 KiB up, doubling only when latency is everything (64 KiB).
 constexpr size_t recursive_doubling_max_bytes = size_t(64) << 10;
-
-uint64_t collective_tag(int sender, uint32_t seq, uint64_t message) {
-  return (uint64_t(sender) << 44) | (uint64_t(seq & 0xFFFFFF) << 20) | message;
-}
-uint64_t p2p_tag(int sender, uint32_t tag, uint32_t count) {
-  return (uint64_t(1) << 63) | (uint64_t(sender) << 44) | (uint64_t(tag) << 28) | (count & 0xFFFFFFF);
-}
-
-// Blocks of 16 with a fixed trip count: gcc 12 at -O2 (very-cheap cost model) leaves the plain loop
-// scalar but vectorizes these (AVX2 here), and the add runs at cache speed once the slice is in L2.
-void add_into(float* __restrict dst, const float* __restrict src, size_t n) {
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (size_t k = 0; k < 16; ++k) dst[i + k] += src[i + k];
-  for (; i < n; ++i) dst[i] += src[i];
-}
+// On endpoints with RMA (shm) and at least one_sided_min_world ranks, all-reduces of these sizes are
+// one-sided (fabric_one_sided.cpp). bench/collectives on 2026-11-23 10:40-10:48 UTC, 4 ranks on 2
+// cores under load average 6-13 (other agents compiling), three rounds each, busbw GB/s:
+// one-sided 0.75/0.32/0.30 at 1 MiB, 0.49/0.35/0.26 at 4 MiB, 0.34/0.22/0.28 at 16 MiB;
+// halving/doubling 0.16/0.81/0.30, 0.33/0.38/0.64, 0.40/0.53/1.10. So halving/doubling from 16 MiB
+// up, and with 2 ranks (no step to save: halving/doubling is 2 steps there too); below, mixed
+// under that load, one-sided where it needs no peer to be scheduled between steps.
+// reduce_scatter_sum and all_gather stay two-sided unless WB_FABRIC_ALGORITHM=one_sided.
+constexpr size_t one_sided_min_bytes = size_t(64) << 10, one_sided_max_bytes = size_t(4) << 20;
+constexpr int one_sided_min_world = 4;
 
 }  // namespace
 
@@ -68,6 +63,10 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
   if (world < 1 || world > max_ranks || rank < 0 || rank >= world)
     throw std::invalid_argument(fmt::format("Invalid rank {} of world {}: expected 0 <= rank < world <= {}", rank, world, max_ranks));
   ep_ = std::make_unique<fabric_endpoint>(o_.provider, o_.slice_bytes);
+  if (o_.algorithm == "one_sided" && !ep_->supports_rma())
+    throw std::invalid_argument(fmt::format("WB_FABRIC_ALGORITHM=one_sided needs RMA whose completed writes are in the peer's "
+                                            "memory, which provider '{}' does not give here; hint: use FI_PROVIDER=shm, or "
+                                            "WB_FABRIC_ALGORITHM=auto", ep_->provider_name()));
   control_ = std::make_unique<control_channel>(rank, world, o_.master_addr, o_.master_port, o_.bootstrap_timeout_s);
   ep_->insert_peers(control_->exchange(ep_->name()));
   control_->exchange({});  // every rank has every address before anyone sends
@@ -97,6 +96,46 @@ void fabric_collective::check_peer(int peer, const char* what) const {
   if (peer < 0 || peer >= world_) throw collective_error(fmt::format("{}: rank {} does not exist (world {})", what, peer, world_), peer);
 }
 
+int fabric_collective::poll(std::vector<fabric_request*>& completed, const char* what) {
+  try {
+    return ep_->poll(completed);
+  } catch (const collective_error&) {
+    // A provider can report a dead peer's transfer as failed (shm: EIO) a moment before the
+    // control channel sees its socket close; the channel's message says what happened, so give
+    // it a second to arrive.
+    auto until = clock::now() + std::chrono::seconds(1);
+    while (control_->failed_rank() < 0 && clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (int failed = control_->failed_rank(); failed >= 0) {
+      control_->acknowledge_failure();
+      throw collective_error(fmt::format("{} on rank {} stopped: {}", what, rank_, control_->failure()), failed);
+    }
+    throw;
+  }
+}
+
+void fabric_collective::idle(wait_state& w, const char* what, const std::function<int()>& waited) {
+  if (++w.idle < spin_polls) return;
+  // Long waits (a peer still computing, or not scheduled) sleep between polls: a rank that only
+  // yields stays runnable and takes its fair share of a loaded machine from the ranks that work.
+  if (w.idle % 64 == 0 && clock::now() - w.last_progress > sleep_after) w.sleeping = true;
+  if (w.sleeping) std::this_thread::sleep_for(sleep_poll);
+  else sched_yield();
+  if (w.idle % 64) return;
+  if (int failed = control_->failed_rank(); failed >= 0) {
+    control_->acknowledge_failure();
+    throw collective_error(fmt::format("{} on rank {} stopped: {}", what, rank_, control_->failure()), failed);
+  }
+  double quiet = std::chrono::duration<double>(clock::now() - w.last_progress).count();
+  if (quiet > o_.op_timeout_s) {
+    int peer = waited();
+    throw collective_error(fmt::format("{} on rank {}: nothing arrived from rank {} for {} s (WB_FABRIC_OP_TIMEOUT) "
+                                       "although every rank still sends heartbeats; hint: every rank must call the same "
+                                       "collectives in the same order with the same sizes",
+                                       what, rank_, peer, o_.op_timeout_s),
+                           peer);
+  }
+}
+
 void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vector<send_step>& sends, const void* region,
                             size_t region_bytes, const char* what, const void* send_region, size_t send_region_bytes) {
   size_t slice_floats = 0;
@@ -117,9 +156,7 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
   for (int s = int(window) - 1; s >= 0; --s) free_slots.push_back(s);
   std::vector<fabric_request*> completed;
   size_t next_recv = 0, next_send = 0, recvs_done = 0, sends_done = 0, recvs_out = 0, sends_out = 0;
-  auto last_progress = clock::now();
-  int idle = 0;
-  bool sleeping = false;
+  wait_state wait;
 
   while (recvs_done < recvs.size() || sends_done < sends.size()) {
     while (next_recv < recvs.size() && recvs_out < window) {
@@ -163,24 +200,10 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
       ++next_send, ++sends_out;
     }
     completed.clear();
-    int polled = 0;
-    try {
-      polled = ep_->poll(completed);
-    } catch (const collective_error&) {
-      // A provider can report a dead peer's transfer as failed (shm: EIO) a moment before the
-      // control channel sees its socket close; the channel's message says what happened, so give
-      // it a second to arrive.
-      auto until = clock::now() + std::chrono::seconds(1);
-      while (control_->failed_rank() < 0 && clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (int failed = control_->failed_rank(); failed >= 0) {
-        control_->acknowledge_failure();
-        throw collective_error(fmt::format("{} on rank {} stopped: {}", what, rank_, control_->failure()), failed);
-      }
-      throw;
-    }
+    int polled = poll(completed, what);
     if (polled > 0) {
       for (fabric_request* r : completed) {
-        if (r->is_send) {
+        if (r->op == fabric_op::send) {
           --sends_out, ++sends_done;
           continue;
         }
@@ -193,34 +216,14 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
         arrived[i] = 1;
         --recvs_out, ++recvs_done;
       }
-      idle = 0;
-      sleeping = false;
-      last_progress = clock::now();
+      wait.progressed();
       continue;
     }
-    if (++idle < spin_polls) continue;
-    // Long waits (a peer still computing, or not scheduled) sleep between polls: a rank that only
-    // yields stays runnable and takes its fair share of a loaded machine from the ranks that work.
-    if (idle % 64 == 0 && clock::now() - last_progress > sleep_after) sleeping = true;
-    if (sleeping) std::this_thread::sleep_for(sleep_poll);
-    else sched_yield();
-    if (idle % 64) continue;
-    if (int failed = control_->failed_rank(); failed >= 0) {
-      control_->acknowledge_failure();
-      throw collective_error(fmt::format("{} on rank {} stopped: {}", what, rank_, control_->failure()), failed);
-    }
-    double quiet = std::chrono::duration<double>(clock::now() - last_progress).count();
-    if (quiet > o_.op_timeout_s) {
-      int waited = -1;
-      for (size_t i = 0; i < recvs.size() && waited < 0; ++i)
-        if (!arrived[i]) waited = recvs[i].peer;
-      if (waited < 0 && next_send < sends.size()) waited = sends[next_send].peer;
-      throw collective_error(fmt::format("{} on rank {}: nothing arrived from rank {} for {} s (WB_FABRIC_OP_TIMEOUT) "
-                                         "although every rank still sends heartbeats; hint: every rank must call the same "
-                                         "collectives in the same order with the same sizes",
-                                         what, rank_, waited, o_.op_timeout_s),
-                             waited);
-    }
+    idle(wait, what, [&] {
+      for (size_t i = 0; i < recvs.size(); ++i)
+        if (!arrived[i]) return recvs[i].peer;
+      return next_send < sends.size() ? sends[next_send].peer : -1;
+    });
   }
 }
 
@@ -343,9 +346,17 @@ bool fabric_collective::use_halving_doubling() const {
   return (world_ & (world_ - 1)) == 0 && o_.algorithm != "ring";
 }
 
+bool fabric_collective::use_one_sided(size_t bytes, bool all_reduce) const {
+  if (o_.algorithm == "one_sided") return true;
+  return o_.algorithm == "auto" && all_reduce && ep_->supports_rma() && world_ >= one_sided_min_world &&
+         bytes >= one_sided_min_bytes && bytes <= one_sided_max_bytes;
+}
+
 void fabric_collective::all_reduce_sum(float* data, size_t n) {
   if (world_ == 1) return;
-  if (use_halving_doubling() && o_.algorithm == "auto" && n * sizeof(float) <= recursive_doubling_max_bytes)
+  if (use_one_sided(n * sizeof(float), true))
+    guarded([&] { one_sided(data, n, true, true, "all_reduce"); });
+  else if (use_halving_doubling() && o_.algorithm == "auto" && n * sizeof(float) <= recursive_doubling_max_bytes)
     guarded([&] { recursive_doubling(data, n, "all_reduce"); });
   else if (use_halving_doubling())
     guarded([&] { halving_doubling(data, n, true, true, "all_reduce"); });
@@ -355,7 +366,9 @@ void fabric_collective::all_reduce_sum(float* data, size_t n) {
 
 void fabric_collective::reduce_scatter_sum(float* data, size_t n) {
   if (world_ == 1) return;
-  if (use_halving_doubling())
+  if (use_one_sided(n * sizeof(float), false))
+    guarded([&] { one_sided(data, n, true, false, "reduce_scatter"); });
+  else if (use_halving_doubling())
     guarded([&] { halving_doubling(data, n, true, false, "reduce_scatter"); });
   else
     guarded([&] { ring(data, n, true, false, "reduce_scatter"); });
@@ -363,7 +376,9 @@ void fabric_collective::reduce_scatter_sum(float* data, size_t n) {
 
 void fabric_collective::all_gather(float* data, size_t n) {
   if (world_ == 1) return;
-  if (use_halving_doubling())
+  if (use_one_sided(n * sizeof(float), false))
+    guarded([&] { one_sided(data, n, false, true, "all_gather"); });
+  else if (use_halving_doubling())
     guarded([&] { halving_doubling(data, n, false, true, "all_gather"); });
   else
     guarded([&] { ring(data, n, false, true, "all_gather"); });

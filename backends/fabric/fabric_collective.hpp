@@ -11,6 +11,9 @@
 // so an all-reduce takes 2 log2(world) steps with the ring's bytes (4 ranks on 2 cores wait for a
 // peer to be scheduled 4 times instead of 6). Small all-reduces on such a world use recursive
 // doubling (log2(world) exchanges of the whole buffer): fewer steps matter more than bytes there.
+// Over shm (RMA by process_vm_readv/writev) mid-sized all-reduces on 4 or more ranks are one-sided
+// instead (fabric_one_sided.cpp: each rank reads its chunk from every peer, sums it and writes it
+// back, with no peer taking part), which waits for descheduled peers twice per operation, not per step.
 // Broadcast is a pipelined chain from the root. Waiting ranks spin briefly, then yield the core
 // (with more ranks than cores a spinning rank starves the one it waits for:
 // shared/reference/libfabric.md).
@@ -19,7 +22,9 @@
 // timeout_s plus two heartbeat intervals (control_channel); a wait with no message completing for
 // op_timeout_s fails too, naming the rank it waited for. After an error the object is unusable.
 #pragma once
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -32,6 +37,7 @@ namespace wb {
 
 class control_channel;
 class fabric_endpoint;
+struct fabric_request;
 
 class fabric_collective final : public collective {
  public:
@@ -79,7 +85,21 @@ class fabric_collective final : public collective {
   bool use_halving_doubling() const;
   void halving_doubling(float* data, size_t n, bool reduce, bool gather, const char* what);
   void recursive_doubling(float* data, size_t n, const char* what);
+  bool use_one_sided(size_t bytes, bool all_reduce) const;
+  void one_sided(float* data, size_t n, bool reduce, bool gather, const char* what);
   void check_peer(int peer, const char* what) const;
+  // The progress loop's two halves, shared by run() and one_sided(). poll: what completed, where a
+  // provider's transfer error becomes the control channel's account of the failure when it has one.
+  // idle: called after a poll found nothing; spins, then yields, then sleeps between polls, and
+  // throws when a rank failed or nothing completed for op_timeout_s (naming waited()).
+  struct wait_state {
+    std::chrono::steady_clock::time_point last_progress = std::chrono::steady_clock::now();
+    int idle = 0;
+    bool sleeping = false;
+    void progressed() { last_progress = std::chrono::steady_clock::now(), idle = 0, sleeping = false; }
+  };
+  int poll(std::vector<fabric_request*>& completed, const char* what);
+  void idle(wait_state& w, const char* what, const std::function<int()>& waited);
   template <class F>
   void guarded(F&& f);
 
@@ -92,6 +112,7 @@ class fabric_collective final : public collective {
   std::vector<float> slots_;  // staging slices for reductions
   std::vector<char> batch_out_, batch_in_;  // send_recv: the batch's payloads in one registered region each
   std::vector<float> sent_;   // recursive doubling: what each step sends, so data can be summed meanwhile
+  std::vector<float> rma_slots_;  // one-sided: slices read from the peers, summed into data
   bool broken_ = false;
 };
 

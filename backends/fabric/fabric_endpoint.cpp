@@ -3,6 +3,7 @@
 // completion loop.
 #include "backends/fabric/fabric_endpoint.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <rdma/fi_domain.h>
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
 
 #include "backends/fabric/fabric_options.hpp"
@@ -64,16 +66,20 @@ fabric_endpoint::fabric_endpoint(const std::string& provider, size_t largest_mes
   // tcp: the endpoint's port is chosen when fi_getinfo runs and bound at fi_enable; another process
   // on the machine can take it in between (seen with 8 ranks while other tests opened endpoints:
   // "fi_enable failed: Address already in use"). A fresh fi_getinfo picks another port.
-  for (int attempt = 1; !open(); ++attempt) {
+  // RMA only on shm, where a completed write is in the target's memory (supports_rma); an shm
+  // without it still runs every collective over tagged messages.
+  bool with_rma = provider_name_ == "shm";
+  for (int attempt = 1;; ++attempt) {
+    if (open(with_rma)) break;
     close();
     if (attempt == 5) throw fabric_failure("fi_enable", -FI_EADDRINUSE);
   }
 }
 
-bool fabric_endpoint::open() {
+bool fabric_endpoint::open(bool& with_rma) {
   fi_info* hints = fi_allocinfo();
   hints->ep_attr->type = FI_EP_RDM;
-  hints->caps = FI_TAGGED;
+  hints->caps = FI_TAGGED | (with_rma ? FI_RMA : 0);
   hints->mode = FI_CONTEXT | FI_CONTEXT2;
   // Offer every registration mode; only FI_MR_LOCAL changes what we do (register buffers).
   hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT |
@@ -90,13 +96,22 @@ bool fabric_endpoint::open() {
     hints->src_addr = strdup(name.c_str());
     hints->src_addrlen = name.size() + 1;
   }
+  // No RMA ordering is asked for (hints->tx_attr->msg_order stays 0): with FI_MR_VIRT_ADDR offered,
+  // that is what lets shm do an RMA as one process_vm_readv/writev by the initiator ("fast RMA",
+  // libfabric 1.17 prov/shm/src/smr_rma.c) instead of a request the target must progress.
   int ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), nullptr, nullptr, 0, hints, &info_);
+  if ((ret != 0 || !info_) && with_rma) {
+    hints->caps = FI_TAGGED;
+    with_rma = false;
+    ret = fi_getinfo(FI_VERSION(FI_MAJOR_VERSION, FI_MINOR_VERSION), nullptr, nullptr, 0, hints, &info_);
+  }
   fi_freeinfo(hints);
   if (ret != 0 || !info_)
     throw std::runtime_error(fmt::format("libfabric has no reliable-datagram tagged endpoint for provider '{}': {}; "
                                          "providers offered here: {}; hint: set FI_PROVIDER to one of them (tcp means tcp;ofi_rxm)",
                                          provider_name_, fi_strerror(-ret), offered_providers()));
   mr_local_ = (info_->domain_attr->mr_mode & FI_MR_LOCAL) != 0;
+  rma_ = with_rma && (info_->caps & FI_RMA);
   max_msg_ = info_->ep_attr->max_msg_size;
   if ((ret = fi_fabric(info_->fabric_attr, &fabric_, nullptr))) throw fabric_failure("fi_fabric", ret);
   if ((ret = fi_domain(fabric_, info_, &domain_, nullptr))) throw fabric_failure("fi_domain", ret);
@@ -153,7 +168,7 @@ bool fabric_endpoint::post_send(fabric_request& r, const void* buf, size_t len, 
   ssize_t ret = fi_tsend(ep_, buf, len, desc, fi_addr_t(r.peer), tag, &r.ctx);
   if (ret == -FI_EAGAIN) return false;
   if (ret) throw collective_error(fmt::format("libfabric: sending {} bytes to rank {} failed: {}", len, r.peer, fi_strerror(int(-ret))), r.peer);
-  r.is_send = true;
+  r.op = fabric_op::send;
   r.done = false;
   return true;
 }
@@ -163,7 +178,25 @@ bool fabric_endpoint::post_recv(fabric_request& r, void* buf, size_t len, void* 
   ssize_t ret = fi_trecv(ep_, buf, len, desc, FI_ADDR_UNSPEC, tag, 0, &r.ctx);
   if (ret == -FI_EAGAIN) return false;
   if (ret) throw collective_error(fmt::format("libfabric: receiving {} bytes from rank {} failed: {}", len, r.peer, fi_strerror(int(-ret))), r.peer);
-  r.is_send = false;
+  r.op = fabric_op::recv;
+  r.done = false;
+  return true;
+}
+
+bool fabric_endpoint::post_read(fabric_request& r, void* buf, size_t len, void* desc, uint64_t remote_addr, uint64_t key) {
+  ssize_t ret = fi_read(ep_, buf, len, desc, fi_addr_t(r.peer), remote_addr, key, &r.ctx);
+  if (ret == -FI_EAGAIN) return false;
+  if (ret) throw collective_error(fmt::format("libfabric: reading {} bytes from rank {} failed: {}", len, r.peer, fi_strerror(int(-ret))), r.peer);
+  r.op = fabric_op::read;
+  r.done = false;
+  return true;
+}
+
+bool fabric_endpoint::post_write(fabric_request& r, const void* buf, size_t len, void* desc, uint64_t remote_addr, uint64_t key) {
+  ssize_t ret = fi_write(ep_, buf, len, desc, fi_addr_t(r.peer), remote_addr, key, &r.ctx);
+  if (ret == -FI_EAGAIN) return false;
+  if (ret) throw collective_error(fmt::format("libfabric: writing {} bytes to rank {} failed: {}", len, r.peer, fi_strerror(int(-ret))), r.peer);
+  r.op = fabric_op::write;
   r.done = false;
   return true;
 }
@@ -183,13 +216,14 @@ int fabric_endpoint::poll(std::vector<fabric_request*>& completed) {
   if (n == -FI_EAVAIL) {
     fi_cq_err_entry err{};
     fi_cq_readerr(cq_, &err, 0);
+    // shm reports a failed fast RMA (its process_vm_readv/writev on a dead peer) without a context.
     auto* r = static_cast<fabric_request*>(err.op_context);
     int peer = r ? r->peer : -1;
     char detail[256] = "";
     fi_cq_strerror(cq_, err.prov_errno, err.err_data, detail, sizeof detail);
-    throw collective_error(fmt::format("libfabric: a {} {} rank {} failed: {} ({})", r && r->is_send ? "send" : "receive",
-                                       r && r->is_send ? "to" : "from", peer, fi_strerror(err.err), detail),
-                           peer);
+    static const char* const names[] = {"send to", "receive from", "read from", "write to"};
+    std::string op = r ? fmt::format("{} rank {}", names[int(r->op)], peer) : "transfer";
+    throw collective_error(fmt::format("libfabric: a {} failed: {} ({})", op, fi_strerror(err.err), detail), peer);
   }
   throw collective_error(fmt::format("libfabric: fi_cq_read failed: {}", fi_strerror(int(-n))), -1);
 }
@@ -207,5 +241,21 @@ std::unique_ptr<fabric_endpoint::registration> fabric_endpoint::register_memory(
 }
 
 void* fabric_endpoint::descriptor(const registration* r) { return r && r->mr ? fi_mr_desc(r->mr) : nullptr; }
+
+fabric_endpoint::remote_region fabric_endpoint::register_remote(void* buf, size_t len) {
+  remote_region out;
+  out.mr = std::make_unique<registration>();
+  if (!rma_) throw std::logic_error("register_remote: the endpoint has no RMA");
+  uint64_t access = FI_REMOTE_READ | FI_REMOTE_WRITE | FI_READ | FI_WRITE;
+  int ret = fi_mr_reg(domain_, buf, std::max<size_t>(len, 1), access, 0, next_key_++, 0, &out.mr->mr, nullptr);
+  if (ret) throw fabric_failure("fi_mr_reg", ret);
+  if (info_->domain_attr->mr_mode & FI_MR_ENDPOINT) {
+    if ((ret = fi_mr_bind(out.mr->mr, &ep_->fid, 0))) throw fabric_failure("fi_mr_bind", ret);
+    if ((ret = fi_mr_enable(out.mr->mr))) throw fabric_failure("fi_mr_enable", ret);
+  }
+  out.key = fi_mr_key(out.mr->mr);
+  out.addr = (info_->domain_attr->mr_mode & FI_MR_VIRT_ADDR) ? uint64_t(reinterpret_cast<uintptr_t>(buf)) : 0;
+  return out;
+}
 
 }  // namespace wb

@@ -41,8 +41,8 @@ fabric_options fabric_options_from_env(fabric_options o) {
   o.slice_bytes = size_t(env_integer("WB_FABRIC_SLICE_BYTES", long(o.slice_bytes), 4096, 1L << 30));
   if (const char* a = std::getenv("WB_FABRIC_ALGORITHM"); a && *a) {
     std::string v = a;
-    if (v != "auto" && v != "ring" && v != "halving_doubling")
-      throw std::invalid_argument(fmt::format("Invalid WB_FABRIC_ALGORITHM={}: expected auto, ring or halving_doubling", v));
+    if (v != "auto" && v != "ring" && v != "halving_doubling" && v != "one_sided")
+      throw std::invalid_argument(fmt::format("Invalid WB_FABRIC_ALGORITHM={}: expected auto, ring, halving_doubling or one_sided", v));
     o.algorithm = v;
   }
   return o;

@@ -29,9 +29,10 @@ struct fabric_options {
   // best at 256 KiB-1 MiB here (shared/reference/libfabric.md) and tcp;ofi_rxm is in rendezvous mode
   // above 128 KiB.
   size_t slice_bytes = size_t(1) << 20;
-  // WB_FABRIC_ALGORITHM: "auto" picks by world and size (fabric_collective.hpp); "ring" forces the
-  // ring, "halving_doubling" the recursive halving/doubling (power-of-two worlds only; others ring).
-  // For tests and benchmarks that compare the two.
+  // WB_FABRIC_ALGORITHM: "auto" picks by provider, world and size (fabric_collective.hpp); "ring"
+  // forces the ring, "halving_doubling" the recursive halving/doubling (power-of-two worlds only;
+  // others ring), "one_sided" the RMA algorithm for all-reduce, reduce-scatter and all-gather (shm
+  // only). For tests and benchmarks that compare them.
   std::string algorithm = "auto";
 };
 

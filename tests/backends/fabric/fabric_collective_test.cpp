@@ -3,6 +3,7 @@
 // do and do not divide by the world (values are small integers, so float sums are exact).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -26,8 +27,9 @@ void expect(bool ok, const std::string& what) {
 const size_t sizes[] = {1, 3, 1001, 4097, 65537, 262147};
 
 // Runs `body` on `world` ranks and requires every rank to finish cleanly.
-// algorithm: fabric_options::algorithm ("auto" picks by size; "ring" forces the ring on power-of-two
-// worlds too, where "auto" would take recursive halving/doubling).
+// algorithm: fabric_options::algorithm ("auto" picks by provider and size; "ring" forces the ring on
+// power-of-two worlds too, where "auto" would take recursive halving/doubling or, over shm, the
+// one-sided algorithm).
 void run_ranks(int world, const std::string& provider, const rank_processes::body& body, const std::string& algorithm = "auto") {
   fabric_options o = test::loopback_options(provider);
   o.algorithm = algorithm;
@@ -130,6 +132,69 @@ TEST_CASE("send and recv over the fabric deliver messages in order per tag, arou
     }
     c.barrier();
   });
+}
+
+TEST_CASE("one-sided collectives over shm give the exact results for every world from 2 to 8 and odd sizes", "[fabric][one_sided]") {
+  int world = GENERATE(range(2, 9));
+  run_ranks(world, "shm", [](fabric_collective& c) {
+    for (size_t n : sizes) {
+      std::vector<float> v(n);
+      for (size_t i = 0; i < n; ++i) v[i] = input_value(c.rank(), i);
+      c.all_reduce_sum(v.data(), n);
+      for (size_t i = 0; i < n; ++i)
+        expect(v[i] == summed_value(c.world(), i), fmt::format("all_reduce n={} i={}: got {}, expected {}", n, i, v[i], summed_value(c.world(), i)));
+
+      for (size_t i = 0; i < n; ++i) v[i] = input_value(c.rank(), i);
+      c.reduce_scatter_sum(v.data(), n);
+      chunk mine = chunk_range(n, c.world(), c.rank());
+      for (size_t i = mine.begin; i < mine.begin + mine.size; ++i)
+        expect(v[i] == summed_value(c.world(), i), fmt::format("reduce_scatter n={} i={}: got {}, expected {}", n, i, v[i], summed_value(c.world(), i)));
+
+      std::fill(v.begin(), v.end(), -1.0f);
+      for (size_t i = mine.begin; i < mine.begin + mine.size; ++i) v[i] = input_value(c.rank(), i);
+      c.all_gather(v.data(), n);
+      for (int owner = 0; owner < c.world(); ++owner) {
+        chunk ch = chunk_range(n, c.world(), owner);
+        for (size_t i = ch.begin; i < ch.begin + ch.size; ++i)
+          expect(v[i] == input_value(owner, i), fmt::format("all_gather n={} i={} (rank {}'s chunk): got {}", n, i, owner, v[i]));
+      }
+    }
+  }, "one_sided");
+}
+
+TEST_CASE("a one-sided all_reduce_sum sums each chunk in one fixed order, so every rank gets the same bits", "[fabric][one_sided]") {
+  int world = GENERATE(3, 4);
+  run_ranks(world, "shm", [](fabric_collective& c) {
+    // Values whose float sums round differently in different orders.
+    auto value = [](int r, size_t i) { return 1.0f / float(3 + r) + float(i % 1013) * 1e-3f * float(r + 1); };
+    size_t n = 300007;
+    std::vector<float> v(n);
+    for (int round = 0; round < 3; ++round) {
+      for (size_t i = 0; i < n; ++i) v[i] = value(c.rank(), i);
+      c.all_reduce_sum(v.data(), n);
+      for (int owner = 0; owner < c.world(); ++owner) {
+        // Chunk `owner` is summed by its owner: its own value, then ranks owner+1, owner+2, ... (mod world).
+        chunk ch = chunk_range(n, c.world(), owner);
+        for (size_t i = ch.begin; i < ch.begin + ch.size; ++i) {
+          float sum = value(owner, i);
+          for (int k = 1; k < c.world(); ++k) sum += value((owner + k) % c.world(), i);
+          expect(v[i] == sum, fmt::format("round {} i={} (chunk {}): got {:.9g}, expected {:.9g}", round, i, owner, v[i], sum));
+        }
+      }
+    }
+  }, "one_sided");
+}
+
+TEST_CASE("the one-sided algorithm is refused where the provider has no suitable RMA", "[fabric][one_sided]") {
+  fabric_options o = test::loopback_options("tcp");
+  o.algorithm = "one_sided";
+  try {
+    fabric_collective c(0, 1, o);
+    FAIL("expected an error");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()) == "WB_FABRIC_ALGORITHM=one_sided needs RMA whose completed writes are in the peer's memory, which "
+                                   "provider 'tcp;ofi_rxm' does not give here; hint: use FI_PROVIDER=shm, or WB_FABRIC_ALGORITHM=auto");
+  }
 }
 
 TEST_CASE("a fabric rank names an unknown provider and the ones offered", "[fabric]") {
