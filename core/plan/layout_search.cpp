@@ -95,6 +95,10 @@ search_result layout_search(const recipe& base, const instance_catalog& catalog,
                     reject(e.what());
                     continue;
                   }
+                  if (!p.time_predicted) {  // local tp or pp > 1: memory only, nothing to rank by
+                    reject("step time not predicted for tensor or pipeline parallel on this machine");
+                    continue;
+                  }
                   if (!p.memory.fits) {
                     reject("over device memory");
                     double over = p.memory.total_bytes - p.memory.device_bytes;

@@ -19,7 +19,7 @@ namespace wb {
 
 struct device_profile;  // measured on this machine (device_profile.hpp); used for instance "local"
 
-constexpr int plan_json_version = 1;
+constexpr int plan_json_version = 2;  // 2: memory_by_rank, time_predicted, null times
 
 // The layout a plan is for: the recipe's parallel and cluster sections after dp = "auto".
 struct plan_layout {
@@ -42,6 +42,7 @@ struct plan_memory {
   double total_bytes = 0, device_bytes = 0;
   bool fits = false;
   int stage = 0;
+  int rank = 0;                          // local plans: the rank (tp innermost, then dp, then pp)
 };
 
 struct plan_time {
@@ -59,7 +60,9 @@ struct plan_result {
   double model_flops_per_step = 0;       // PaLM convention: no recompute
   double hardware_flops_per_step = 0;    // with recompute
   plan_memory memory;
+  std::vector<plan_memory> memory_by_rank;  // local plans: every rank's peak, in rank order
   plan_time time;
+  bool time_predicted = true;            // false: memory only (local tp or pp > 1); time fields 0
   double mfu = 0;                        // model FLOPs / (devices x peak x step time)
   double tokens_per_s = 0;
   double steps = 0;                      // train.steps, or data.tokens / tokens per step

@@ -15,6 +15,11 @@ constexpr double gib = 1024.0 * 1024 * 1024;
 
 std::string gibs(double bytes) { return fmt::format("{:.2f} GiB", bytes / gib); }
 
+// A rank's total: MiB below a GiB, where a small model's ranks would all read 0.0x GiB.
+std::string rank_bytes(double bytes) {
+  return bytes < gib ? fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024)) : gibs(bytes);
+}
+
 std::string count(double n) {
   if (n >= 1e12) return fmt::format("{:.2f}T", n / 1e12);
   if (n >= 1e9) return fmt::format("{:.2f}B", n / 1e9);
@@ -77,13 +82,29 @@ std::string plan_text(const plan_result& p) {
   s += fmt::format("cluster   {} x {} ({} devices)\n", l.nodes, l.instance, l.devices);
   s += fmt::format("layout    {}\n", layout_line(l));
   s += fmt::format("model     {} parameters, {} tokens per step\n", count(double(p.params)), count(p.tokens_per_step));
-  s += fmt::format("memory    per device, pipeline stage {} of {} (the most loaded)\n", m.stage, l.pp);
+  if (p.memory_by_rank.size() > 1)
+    s += fmt::format("memory    per rank, rank {} (pipeline stage {} of {}; the most loaded of {})\n", m.rank, m.stage, l.pp,
+                     p.memory_by_rank.size());
+  else
+    s += fmt::format("memory    per device, pipeline stage {} of {} (the most loaded)\n", m.stage, l.pp);
   for (auto& r : memory_rows)
     if (m.*r.field > 0) s += fmt::format("  {:<16} {:>12}\n", r.name, gibs(m.*r.field));
   s += fmt::format("  {:<16} {:>12} of {}: {}\n", "total", gibs(m.total_bytes), gibs(m.device_bytes),
                    m.fits ? fmt::format("fits ({} free)", gibs(m.device_bytes - m.total_bytes))
                           : fmt::format("DOES NOT FIT (over by {})", gibs(m.total_bytes - m.device_bytes)));
+  if (p.memory_by_rank.size() > 1) {
+    s += "ranks     peak per rank (stage):";
+    for (size_t i = 0; i < p.memory_by_rank.size(); ++i)
+      s += fmt::format("{}{} ({}) {}", i ? ", " : " ", i, p.memory_by_rank[i].stage, rank_bytes(p.memory_by_rank[i].total_bytes));
+    s += "\n";
+  }
   s += fmt::format("flops     {:.3g} model, {:.3g} hardware per step\n", p.model_flops_per_step, p.hardware_flops_per_step);
+  if (!p.time_predicted) {
+    s += "step      not predicted for this layout (see the note)\n";
+    s += fmt::format("train     {:.0f} steps\n", p.steps);
+    for (auto& n : p.notes) s += "note      " + n + "\n";
+    return s;
+  }
   s += fmt::format("step      {}:", duration(p.time.step_s));
   bool first = true;
   for (auto& r : time_rows)
@@ -138,15 +159,33 @@ nlohmann::json plan_to_json(const plan_result& p) {
   mem["device_bytes"] = p.memory.device_bytes;
   mem["fits"] = p.memory.fits;
   mem["stage"] = p.memory.stage;
+  if (!p.memory_by_rank.empty()) mem["rank"] = p.memory.rank;
   j["memory"] = mem;
-  j["step_time_s"] = p.time.step_s;
-  j["time"] = {{"compute_s", p.time.compute_s}, {"tp_comm_s", p.time.tp_comm_s}, {"dp_comm_s", p.time.dp_comm_s},
-               {"pp_comm_s", p.time.pp_comm_s}, {"bubble_s", p.time.bubble_s}, {"optimizer_s", p.time.optimizer_s}};
-  j["mfu"] = p.mfu;
-  j["tokens_per_s"] = p.tokens_per_s;
+  nlohmann::ordered_json by_rank = nlohmann::ordered_json::array();
+  for (const plan_memory& m : p.memory_by_rank) {
+    nlohmann::ordered_json r;
+    r["rank"] = m.rank;
+    r["stage"] = m.stage;
+    for (auto& row : memory_rows) r[row.name] = m.*row.field;
+    r["total_bytes"] = m.total_bytes;
+    r["fits"] = m.fits;
+    by_rank.push_back(r);
+  }
+  j["memory_by_rank"] = by_rank;
+  j["time_predicted"] = p.time_predicted;
+  // Not predicted (local tensor or pipeline parallel): null, not a zero a reader could take for a time.
+  auto timed = [&](double v) { return p.time_predicted ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
+  j["step_time_s"] = timed(p.time.step_s);
+  if (p.time_predicted)
+    j["time"] = {{"compute_s", p.time.compute_s}, {"tp_comm_s", p.time.tp_comm_s}, {"dp_comm_s", p.time.dp_comm_s},
+                 {"pp_comm_s", p.time.pp_comm_s}, {"bubble_s", p.time.bubble_s}, {"optimizer_s", p.time.optimizer_s}};
+  else
+    j["time"] = nullptr;
+  j["mfu"] = timed(p.mfu);
+  j["tokens_per_s"] = timed(p.tokens_per_s);
   j["steps"] = p.steps;
-  j["time_to_train_s"] = p.time_to_train_s;
-  j["device_hours"] = p.device_hours;
+  j["time_to_train_s"] = timed(p.time_to_train_s);
+  j["device_hours"] = timed(p.device_hours);
   j["cost_usd"] = p.cost_usd ? nlohmann::json(*p.cost_usd) : nlohmann::json(nullptr);
   j["price_per_hour"] = p.price_per_hour ? nlohmann::json(*p.price_per_hour) : nlohmann::json(nullptr);
   j["layout"] = {{"instance", l.instance}, {"nodes", l.nodes}, {"devices", l.devices}, {"dp", l.dp}, {"tp", l.tp},

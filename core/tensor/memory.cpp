@@ -1,4 +1,4 @@
-// The process-wide memory accountant, aligned buffers and the cache of freed buffers.
+// The process-wide memory accountant (or a thread's scoped one), aligned buffers and the cache of freed buffers.
 #include "core/tensor/memory.hpp"
 
 #include <cstdlib>
@@ -22,9 +22,8 @@ class buffer_cache {
     cached_ -= rounded;
     return p;
   }
-  // Keeps p unless the cache would then hold more than the highest total so far.
-  void give(void* p, size_t rounded) {
-    size_t highest = memory().lifetime_peak();
+  // Keeps p unless the cache would then hold more than the highest total so far (`highest`).
+  void give(void* p, size_t rounded, size_t highest) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (cached_ + rounded > highest) {
       std::free(p);
@@ -112,10 +111,17 @@ void memory_accountant::reset_peaks() {
   total_.peak = total_.live;
 }
 
+namespace {
+thread_local memory_accountant* scoped_accountant = nullptr;
+}  // namespace
+
 memory_accountant& memory() {
   static memory_accountant accountant;
-  return accountant;
+  return scoped_accountant ? *scoped_accountant : accountant;
 }
+
+memory_scope::memory_scope(memory_accountant& a) : previous_(scoped_accountant) { scoped_accountant = &a; }
+memory_scope::~memory_scope() { scoped_accountant = previous_; }
 
 size_t buffer_cache_bytes() { return cache().bytes(); }
 void buffer_cache_release() { cache().release(); }
@@ -125,12 +131,13 @@ buffer::buffer(size_t n, mem_category c) : bytes(n), category(c) {
   data = cache().take(rounded);
   if (!data) data = std::aligned_alloc(buffer_alignment, rounded);
   if (!data) throw std::bad_alloc();
-  memory().charge(c, n);
+  accountant = &memory();
+  accountant->charge(c, n);
 }
 
 buffer::~buffer() {
-  memory().release(category, bytes);
-  cache().give(data, rounded_size(bytes));
+  accountant->release(category, bytes);
+  cache().give(data, rounded_size(bytes), accountant->lifetime_peak());
 }
 
 }  // namespace wb

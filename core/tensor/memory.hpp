@@ -9,6 +9,8 @@
 // replace activations of other sizes), so a cache bounded by peak minus live kept refaulting
 // ~8k pages a step of the tiny bench config; at this bound none (perf stat -e page-faults,
 // 2 vs 8 steps, 2026-11-23). Process memory for tensors stays under twice the accounted peak.
+// Tests that run the ranks of a job as threads of one process give each rank its own accountant
+// (memory_scope), as each rank process has one, so each rank's peak can be read apart.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -43,8 +45,22 @@ class memory_accountant {
   size_t lifetime_peak_ = 0;
 };
 
-// The accountant every buffer is charged to.
+// The accountant buffers allocated on this thread are charged to: the process-wide one, or the
+// innermost live memory_scope's.
 memory_accountant& memory();
+
+// While it lives, buffers allocated on the constructing thread are charged to `a` (and released to
+// it on whichever thread they are freed). For thread-rank tests; `a` must outlive those buffers.
+class memory_scope {
+ public:
+  explicit memory_scope(memory_accountant& a);
+  ~memory_scope();
+  memory_scope(const memory_scope&) = delete;
+  memory_scope& operator=(const memory_scope&) = delete;
+
+ private:
+  memory_accountant* previous_;
+};
 
 // Bytes of freed buffers kept for reuse (not charged to any category), and emptying the cache.
 size_t buffer_cache_bytes();
@@ -55,6 +71,7 @@ struct buffer {
   void* data = nullptr;
   size_t bytes = 0;
   mem_category category = mem_category::temporaries;
+  memory_accountant* accountant = nullptr;  // charged at allocation, released to the same one
   buffer(size_t bytes, mem_category c);
   ~buffer();
   buffer(const buffer&) = delete;

@@ -62,14 +62,17 @@ TEST_CASE("a sweep stops between rows when interrupted", "[repl][sweep]") {
   CHECK(sweep_run(s, planner, {{"parallel.microbatch", numbers({1, 2})}}, &stop).empty());
 }
 
-TEST_CASE("a row the planner cannot lay out reads as wb plan's error", "[repl][sweep]") {
+TEST_CASE("a local tensor-parallel row shows its memory and says its time is not predicted", "[repl][sweep]") {
   use_test_profile();
   recipe_session s(std::string(WB_SOURCE_DIR) + "/recipes/tiny_llama_cpt.lua");
   session_planner planner;
-  // tp = 2 is a valid recipe (8 heads), but local plans cover data parallel only.
-  auto rows = sweep_run(s, planner, {{"parallel.tp", numbers({2})}});
-  REQUIRE(rows.size() == 1);
-  CHECK_FALSE(rows[0].plan);
-  CHECK_THAT(rows[0].error, Catch::StartsWith("repl (parallel.tp=2): Invalid 'parallel.tp' 2: the planner predicts this "
-                                              "machine's ranks for data parallel only (tp = pp = 1)"));
+  // tp = 2 is a valid recipe (8 heads): memory per rank is planned, time is not (docs/plan.md).
+  auto rows = sweep_run(s, planner, {{"parallel.tp", numbers({1, 2})}});
+  REQUIRE(rows.size() == 2);
+  REQUIRE(rows[1].plan);
+  CHECK_FALSE(rows[1].plan->time_predicted);
+  CHECK(rows[1].plan->memory_by_rank.size() == 2);
+  CHECK(rows[1].plan->memory.total_bytes < rows[0].plan->memory.total_bytes);  // each rank holds half the weights
+  std::string table = sweep_table(rows);
+  CHECK_THAT(table, Catch::Contains("not predicted"));
 }

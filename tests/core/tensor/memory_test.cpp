@@ -1,5 +1,8 @@
-// The memory accountant: live and peak bytes per category and overall follow real allocations.
+// The memory accountant: live and peak bytes per category and overall follow real allocations; a
+// memory_scope gives a thread (a rank of a thread-rank test) its own.
 #include <catch2/catch.hpp>
+
+#include <thread>
 
 #include "core/tensor/tensor.hpp"
 
@@ -60,4 +63,30 @@ TEST_CASE("a freed buffer is reused for the same size, uncharged while cached, t
   { tensor b({n + 16}, mem_category::temporaries); }
   CHECK(buffer_cache_bytes() == size_t(n) * 4);  // a + b exceeds the highest total (live + b): freed
   buffer_cache_release();
+}
+
+TEST_CASE("a memory_scope charges its thread's buffers to its own accountant, released there from any thread", "[memory][scope]") {
+  memory_accountant rank0, rank1;
+  auto process_live = memory().total().live;
+  tensor kept;
+  std::thread t1([&] {
+    memory_scope scope(rank1);
+    tensor a({1000}, mem_category::activations);
+    kept = tensor({500}, mem_category::gradients);
+    CHECK(memory().total().live == 6000);  // memory() is rank1 on this thread
+  });
+  t1.join();
+  {
+    memory_scope scope(rank0);
+    tensor b({250}, mem_category::parameters);
+    CHECK(rank0.total().live == 1000);
+  }
+  CHECK(rank0.total().live == 0);
+  CHECK(rank0.total().peak == 1000);
+  CHECK(rank1.category(mem_category::activations).peak == 4000);
+  CHECK(rank1.total().peak == 6000);
+  CHECK(rank1.total().live == 2000);  // `kept`, allocated under rank1's scope
+  kept = tensor();                    // freed on this thread, outside any scope
+  CHECK(rank1.total().live == 0);
+  CHECK(memory().total().live == process_live);  // the process-wide accountant saw none of it
 }
