@@ -130,13 +130,6 @@ bool check_layout_for_ranks(const resolved_recipe& res, const recipe& r, const s
     std::fprintf(stderr, "%s: Invalid 'parallel.tp' %d: %s\n", where("parallel.tp").c_str(), r.parallel.tp, err.c_str());
     return false;
   }
-  if (r.parallel.zero > 2) {
-    std::fprintf(stderr, "%s: Invalid 'parallel.zero' %d: ZeRO stage %d is not implemented yet (stages 1, sharded "
-                         "optimizer state, and 2, sharded gradients too, are), expected 0, 1 or 2, got %d\n"
-                         "  hint: add parallel.zero=2\n",
-                 where("parallel.zero").c_str(), r.parallel.zero, r.parallel.zero, r.parallel.zero);
-    return false;
-  }
   int model_parallel = r.parallel.tp * r.parallel.pp, dp = ranks / model_parallel;
   if (r.parallel.dp != dp) {
     std::string expected = model_parallel == 1

@@ -45,7 +45,8 @@ int launch_local_ranks(int nproc, const std::string& run_dir, bool add_out) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::string port = std::to_string(free_loopback_port());
+  loopback_listener listener;  // rank 0 inherits it (WB_FABRIC_LISTEN_FD): the port cannot be taken meanwhile
+  std::string port = std::to_string(listener.port());
   std::fflush(nullptr);
   for (int r = 0; r < nproc; ++r) {
     pid_t pid = ::fork();
@@ -56,6 +57,10 @@ int launch_local_ranks(int nproc, const std::string& run_dir, bool add_out) {
       ::setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
       ::setenv("MASTER_ADDR", "127.0.0.1", 1);
       ::setenv("MASTER_PORT", port.c_str(), 1);
+      if (r == 0)
+        ::setenv("WB_FABRIC_LISTEN_FD", std::to_string(listener.fd()).c_str(), 1);
+      else
+        ::close(listener.fd());
       ::execv("/proc/self/exe", argv.data());
       std::fprintf(stderr, "wb run --nproc: cannot start rank %d: exec /proc/self/exe failed\n", r);
       ::_exit(127);

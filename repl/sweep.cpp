@@ -86,16 +86,11 @@ std::string sweep_table(const std::vector<sweep_row>& rows) {
       const plan_result& p = *row.plan;
       line.push_back(p.memory.fits ? "yes" : "NO");
       line.push_back(fmt::format("{} / {}", bytes_text(p.memory.total_bytes), bytes_text(p.memory.device_bytes)));
-      if (p.time_predicted) {
-        line.push_back(seconds_text(p.time.step_s));
-        line.push_back(fmt::format("{:.1f}%", 100 * p.mfu));
-        line.push_back(fmt::format("{:.4g}", p.tokens_per_s));
-        line.push_back(duration_text(p.time_to_train_s));
-        line.push_back(p.cost_usd ? fmt::format("${:.0f}", *p.cost_usd) : "-");
-      } else {  // local tensor or pipeline parallel: memory only (wb plan's note says why)
-        line.push_back("not predicted");
-        for (int i = 0; i < 4; ++i) line.push_back("-");
-      }
+      line.push_back(seconds_text(p.time.step_s));
+      line.push_back(fmt::format("{:.1f}%", 100 * p.mfu));
+      line.push_back(fmt::format("{:.4g}", p.tokens_per_s));
+      line.push_back(duration_text(p.time_to_train_s));
+      line.push_back(p.cost_usd ? fmt::format("${:.0f}", *p.cost_usd) : "-");
     } else {
       line.push_back(row.error);
     }

@@ -65,8 +65,8 @@ void rank_main(int rank, int world, const fabric_options& o, int out_fd) {
 
 void measure_collectives(device_profile& p, int ranks) {
   fabric_options o = fabric_options_from_env();
-  o.master_addr = "127.0.0.1";
-  o.master_port = free_loopback_port();
+  loopback_listener listener;
+  listener.use_in(o);
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("collective profile: cannot create a pipe");
   std::fflush(nullptr);

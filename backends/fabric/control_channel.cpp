@@ -60,6 +60,24 @@ void set_nodelay(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+// Rank 0's listening socket on `port` (all interfaces: the others may be on other machines).
+int listen_on(int port) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_ANY);
+  sa.sin_port = htons(uint16_t(port));
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(lfd, SOMAXCONN) != 0) {
+    int e = errno;
+    ::close(lfd);
+    throw std::runtime_error(fmt::format("rank 0 cannot listen on port {}: {}; hint: set MASTER_PORT to a free port",
+                                         port, std::strerror(e)));
+  }
+  return lfd;
+}
+
 struct hello {
   uint32_t magic;
   int32_t rank, world;
@@ -67,27 +85,20 @@ struct hello {
 
 }  // namespace
 
-control_channel::control_channel(int rank, int world, const std::string& addr, int port, double bootstrap_timeout_s)
+control_channel::control_channel(int rank, int world, const std::string& addr, int port, double bootstrap_timeout_s,
+                                 int listen_fd)
     : rank_(rank), world_(world) {
+  if (listen_fd >= 0 && rank != 0) ::close(listen_fd);  // only rank 0 accepts; the others connect
   if (world < 1 || rank < 0 || rank >= world)
     throw std::invalid_argument(fmt::format("Invalid rank {} for world size {}: expected 0 <= rank < world", rank, world));
-  if (world == 1) return;
+  if (world == 1) {
+    if (listen_fd >= 0) ::close(listen_fd);
+    return;
+  }
   auto deadline = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(bootstrap_timeout_s));
   if (rank == 0) {
     peers_.resize(size_t(world));
-    int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_ANY);
-    sa.sin_port = htons(uint16_t(port));
-    if (::bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(lfd, world) != 0) {
-      int e = errno;
-      ::close(lfd);
-      throw std::runtime_error(fmt::format("rank 0 cannot listen on port {}: {}; hint: set MASTER_PORT to a free port",
-                                           port, std::strerror(e)));
-    }
+    int lfd = listen_fd >= 0 ? listen_fd : listen_on(port);
     int connected = 0;
     while (connected < world - 1) {
       int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count());

@@ -22,7 +22,10 @@ class control_channel {
  public:
   // Connects the star and exchanges names; returns when every rank has the table. Throws
   // std::runtime_error saying which rank did not connect, or what is wrong with the address.
-  control_channel(int rank, int world, const std::string& master_addr, int master_port, double bootstrap_timeout_s);
+  // listen_fd >= 0: a socket already listening on master_port (loopback_port.hpp); this object
+  // takes it over (rank 0 accepts on it, the others close it).
+  control_channel(int rank, int world, const std::string& master_addr, int master_port, double bootstrap_timeout_s,
+                  int listen_fd = -1);
   ~control_channel();  // stops the monitor; no goodbye (call finish() for an orderly exit)
   control_channel(const control_channel&) = delete;
   control_channel& operator=(const control_channel&) = delete;

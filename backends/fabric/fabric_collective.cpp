@@ -67,7 +67,8 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
     throw std::invalid_argument(fmt::format("WB_FABRIC_ALGORITHM=one_sided needs RMA whose completed writes are in the peer's "
                                             "memory, which provider '{}' does not give here; hint: use FI_PROVIDER=shm, or "
                                             "WB_FABRIC_ALGORITHM=auto", ep_->provider_name()));
-  control_ = std::make_unique<control_channel>(rank, world, o_.master_addr, o_.master_port, o_.bootstrap_timeout_s);
+  control_ = std::make_unique<control_channel>(rank, world, o_.master_addr, o_.master_port, o_.bootstrap_timeout_s,
+                                               o_.listen_fd);
   ep_->insert_peers(control_->exchange(ep_->name()));
   control_->exchange({});  // every rank has every address before anyone sends
   control_->start_monitor(o_.timeout_s);

@@ -35,6 +35,7 @@ fabric_options fabric_options_from_env(fabric_options o) {
   if (const char* p = std::getenv("FI_PROVIDER"); p && *p) o.provider = p;
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) o.master_addr = a;
   o.master_port = int(env_integer("MASTER_PORT", o.master_port, 1, 65535));
+  o.listen_fd = int(env_integer("WB_FABRIC_LISTEN_FD", o.listen_fd, 0, 1 << 20));
   o.timeout_s = env_seconds("WB_FABRIC_TIMEOUT", o.timeout_s);
   o.op_timeout_s = env_seconds("WB_FABRIC_OP_TIMEOUT", o.op_timeout_s);
   o.bootstrap_timeout_s = env_seconds("WB_FABRIC_BOOTSTRAP_TIMEOUT", o.bootstrap_timeout_s);

@@ -13,6 +13,10 @@ struct fabric_options {
   // MASTER_ADDR / MASTER_PORT (the torchrun names): rank 0 listens there for the others.
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  // WB_FABRIC_LISTEN_FD: a socket already listening on master_port, inherited from whoever
+  // started the ranks on this machine (loopback_port.hpp); rank 0 accepts on it instead of binding
+  // the port itself, the others close it. -1: rank 0 binds master_port.
+  int listen_fd = -1;
   // WB_FABRIC_TIMEOUT: a rank silent this long (no heartbeat: killed, stopped, hung machine) is
   // declared failed and every rank stops with an error naming it. 15 s keeps detection, relay
   // (a heartbeat interval, timeout/10) and the stuck-provider grace (timeout/4) under the 30 s that

@@ -65,6 +65,7 @@ model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel
     shards.push_back(tensor_parallel_shard(cfg, s, tp, tp_rank));
     total += shape_numel(shard_shape(s, shards.back()));
   }
+  num_params_ = total;
   param_arena_ = tensor({total}, mem_category::parameters);
   grad_arena_ = tensor::zeros({total}, mem_category::gradients);
   int64_t off = 0;
@@ -96,6 +97,7 @@ model::model(const model_config& cfg, uint64_t seed, collective* tensor_parallel
     }
     index_[s.name] = params_.size();
     params_.push_back({s.name, v, s.decay, s.shape, sh, is_tied_copy(cfg, stage, s.name)});
+    offsets_.push_back(size_t(off));
     off += n;
   }
 }
@@ -126,6 +128,11 @@ void model::drop_grad_arena() {
   grad_arena_ = tensor();
 }
 
+void model::drop_param_arena() {
+  for (parameter& p : params_) p.v->data = p.v->data.shape_only();
+  param_arena_ = tensor();
+}
+
 int model::tp_size() const { return tp_ ? tp_->world() : 1; }
 
 size_t model::param_index(const std::string& name) const {
@@ -154,10 +161,17 @@ var model::chunk_forward(tape& tp, int local, const var& hidden, const tensor& t
                                               shape_str(tokens.shape()), shape_str(targets.shape())));
     if (batch.dim(1) > cfg_.seq_len)
       throw std::invalid_argument(fmt::format("Invalid batch: T = {} exceeds seq_len ({})", batch.dim(1), cfg_.seq_len));
+    if (sequence_parallel() && batch.dim(1) % tp_size())
+      throw std::invalid_argument(fmt::format("Invalid batch: sequence parallel splits T = {} over tp = {}; use a "
+                                              "sequence length that is a multiple of parallel.tp", batch.dim(1), tp_size()));
   }
   var input = span.embed ? make_var(tokens) : hidden;
   var x = cfg_.family == "gpt" ? gpt_span(tp, *this, input, span, rc) : llama_span(tp, *this, input, span, rc);  // (B, T, C)
   return span.head ? head_loss(tp, x, targets) : x;
+}
+
+shape_t model::hidden_shape(int64_t B, int64_t T) const {
+  return {B, sequence_parallel() ? T / tp_size() : T, cfg_.dim};
 }
 
 var model::head_loss(tape& tp, const var& x, const tensor& targets) const {
@@ -165,7 +179,7 @@ var model::head_loss(tape& tp, const var& x, const tensor& targets) const {
   const std::string& embedding_name = cfg_.family == "gpt" ? "wte" : "tok_emb";
   const parameter& head = params_[param_index(cfg_.tied_embeddings ? embedding_name : "lm_head")];  // (V, C), or (V/tp, C)
   if (tp_) {
-    var local_x = gemm_input(tp, *this, copy_to_tensor_parallel(tp, *tp_, reshape(tp, x, {N, cfg_.dim})));
+    var local_x = reshape(tp, column_parallel_input(tp, *this, x), {N, cfg_.dim});  // f, or the gather of the blocks
     var local_logits = linear(tp, *this, local_x, head.v);  // (N, V/tp)
     return vocab_parallel_cross_entropy(tp, *tp_, local_logits, make_var(targets.reshape({N})), head.shard.offset);
   }

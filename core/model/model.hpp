@@ -45,15 +45,29 @@ class model {
   const std::vector<parameter>& params() const { return params_; }
   const var& param(const std::string& name) const;
   size_t param_index(const std::string& name) const;  // into params()
-  int64_t num_params() const { return param_arena_.numel(); }
+  int64_t num_params() const { return num_params_; }
+  // Where params()[i] starts in the arena (elements); stays valid when the arena is dropped.
+  size_t param_offset(size_t i) const { return offsets_[i]; }
   const tensor& param_arena() const { return param_arena_; }  // (P)
   const tensor& grad_arena() const { return grad_arena_; }    // (P)
   void zero_grad() const { grad_arena_.zero(); }
   // ZeRO-2 (core/parallel/zero2.hpp): frees the gradient arena; every parameter's gradient is then
   // undefined until its owner binds it to a buffer of its own, and grad_arena() is undefined.
   void drop_grad_arena();
+  // ZeRO-3 (core/parallel/zero3.hpp): frees the parameter arena; every parameter's data keeps its
+  // shape but no storage until its owner binds it to a buffer of its own, and param_arena() is
+  // undefined. num_params and param_offset stay.
+  void drop_param_arena();
   collective* tensor_parallel() const { return tp_; }  // null when not split
   int tp_size() const;
+  // Sequence parallel (tensor_parallel_ops.hpp; recipe parallel.sequence_parallel): the residual
+  // stream between the tensor-parallel regions is split over the tp group by tokens, and a
+  // chunk's hidden input and output are this rank's block (B, T/tp, C). Ignored without a split.
+  void set_sequence_parallel(bool on) { sequence_parallel_ = on; }
+  bool sequence_parallel() const { return sequence_parallel_ && tp_size() > 1; }
+  // The hidden states a chunk passes on for a (B, T) batch: (B, T, C), or (B, T/tp, C) under
+  // sequence parallel.
+  shape_t hidden_shape(int64_t B, int64_t T) const;
   const pipeline_stage& stage() const { return stage_; }
 
   // tokens, targets: i32 (B, T) with T <= seq_len; targets of -1 are ignored. Returns the mean
@@ -62,8 +76,9 @@ class model {
   var loss(tape& tp, const tensor& tokens, const tensor& targets, recompute_mode rc = recompute_mode::none) const;
 
   // Pipeline parallel: the forward pass of this stage's local chunk `local`. Its input is `tokens`
-  // when the chunk holds the embedding, else `hidden` (B, T, C) from the previous chunk; it returns
-  // the next hidden states (B, T, C) or, for the last chunk, the mean cross-entropy against targets.
+  // when the chunk holds the embedding, else `hidden` (hidden_shape) from the previous chunk; it
+  // returns the next hidden states (hidden_shape) or, for the last chunk, the mean cross-entropy
+  // against targets.
   var chunk_forward(tape& tp, int local, const var& hidden, const tensor& tokens, const tensor& targets,
                     recompute_mode rc = recompute_mode::none) const;
 
@@ -73,8 +88,11 @@ class model {
   model_config cfg_;
   pipeline_stage stage_;
   collective* tp_ = nullptr;
+  bool sequence_parallel_ = false;
   tensor param_arena_, grad_arena_;
+  int64_t num_params_ = 0;
   std::vector<parameter> params_;
+  std::vector<size_t> offsets_;  // params_[i]'s start in the arena
   std::unordered_map<std::string, size_t> index_;
 };
 

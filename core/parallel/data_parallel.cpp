@@ -6,9 +6,14 @@ namespace wb {
 
 double average_gradients(collective& c, const tensor& grads, double local_loss) {
   if (c.world() == 1) return local_loss;
+  c.all_reduce_sum(grads.f32(), size_t(grads.numel()));
+  return average_summed_gradients(c, grads, local_loss);
+}
+
+double average_summed_gradients(collective& c, const tensor& grads, double local_loss) {
+  if (c.world() == 1) return local_loss;
   float* g = grads.f32();
   size_t n = size_t(grads.numel());
-  c.all_reduce_sum(g, n);
   float scale = 1.0f / float(c.world());
   for (size_t i = 0; i < n; ++i) g[i] *= scale;
   float loss = float(local_loss);

@@ -11,5 +11,8 @@ namespace wb {
 
 // grads: f32 (P), modified in place. Returns the mean of `local_loss` over the ranks.
 double average_gradients(collective& c, const tensor& grads, double local_loss);
+// The second half of average_gradients, for gradients already summed over the ranks (bucket by
+// bucket during backward, core/parallel/grad_reduce_overlap.hpp): the scale by 1/world and the loss.
+double average_summed_gradients(collective& c, const tensor& grads, double local_loss);
 
 }  // namespace wb

@@ -29,9 +29,8 @@ grad_stats tensor_parallel_grad_norm(const model& m, const grad_stats& local) {
 std::vector<chunk> tensor_parallel_uncounted_ranges(const model& m) {
   std::vector<chunk> out;
   if (!m.tensor_parallel() || m.tensor_parallel()->rank() == 0) return out;
-  const float* arena = m.param_arena().f32();
-  for (const parameter& p : m.params())
-    if (p.shard.dim < 0) out.push_back({size_t(p.v->data.f32() - arena), size_t(p.v->data.numel())});
+  for (size_t i = 0; i < m.params().size(); ++i)
+    if (const parameter& p = m.params()[i]; p.shard.dim < 0) out.push_back({m.param_offset(i), size_t(p.v->data.numel())});
   return out;
 }
 

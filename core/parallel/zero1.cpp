@@ -10,9 +10,14 @@ namespace wb {
 
 zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads,
                                        const std::vector<chunk>& uncounted) {
+  c.reduce_scatter_sum(grads.f32(), size_t(grads.numel()));
+  return zero1_average_shard(c, grads, local_loss, threads, uncounted);
+}
+
+zero1_gradients zero1_average_shard(collective& c, const tensor& grads, double local_loss, int threads,
+                                    const std::vector<chunk>& uncounted) {
   chunk s = zero1_shard(c, grads.numel());
   float* g = grads.f32();
-  c.reduce_scatter_sum(g, size_t(grads.numel()));
   float scale = 1.0f / float(c.world());
   for (size_t i = s.begin; i < s.begin + s.size; ++i) g[i] *= scale;
   return zero_shard_stats(c, grads.reshape({grads.numel()}).slice(int64_t(s.begin), int64_t(s.begin + s.size)), s,

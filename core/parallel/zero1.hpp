@@ -28,6 +28,12 @@ struct zero1_gradients {
 zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads = 1,
                                        const std::vector<chunk>& uncounted = {});
 
+// The second half of zero1_reduce_gradients, for a shard already summed over the ranks (bucket by
+// bucket during backward, core/parallel/grad_reduce_overlap.hpp): the scale by 1/world, the loss
+// mean and the global norm. Collective over every rank of c.
+zero1_gradients zero1_average_shard(collective& c, const tensor& grads, double local_loss, int threads,
+                                    const std::vector<chunk>& uncounted);
+
 // The loss mean and the global norm of zero1_reduce_gradients from each rank's averaged shard:
 // shard_grads (s.size) holds elements [s.begin, s.begin + s.size) of the arena (ZeRO-2 keeps only
 // those). Collective over every rank of c.

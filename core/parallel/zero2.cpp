@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel/sequence_parallel_grads.hpp"
+
 namespace wb {
 
 namespace {
@@ -20,8 +22,6 @@ int layer_of(const std::string& name) {
   if (name.rfind("layers.", 0) != 0) return -1;
   return std::stoi(name.substr(7));
 }
-
-size_t arena_offset(const model& m, const parameter& p) { return size_t(p.v->data.f32() - m.param_arena().f32()); }
 
 }  // namespace
 
@@ -47,15 +47,15 @@ void reduce_scatter_parts(collective& c, float* data, const std::vector<chunk>& 
   }
 }
 
-zero2_gradients::zero2_gradients(model& m, collective& dp)
-    : model_(&m), dp_(&dp), shard_(zero1_shard(dp, m.num_params())),
+zero2_gradients::zero2_gradients(model& m, collective& dp, comm_thread* overlap)
+    : model_(&m), dp_(&dp), overlap_(overlap), shard_(zero1_shard(dp, m.num_params())),
       shard_grads_(tensor::zeros({int64_t(shard_.size)}, mem_category::gradients)) {
   if (m.stage().split())
     throw std::invalid_argument("ZeRO-2 with pipeline parallel is not implemented; use parallel.zero = 1");
   const auto& params = m.params();
   for (size_t i = 0; i < params.size(); ++i) {
     const parameter& p = params[i];
-    chunk at{arena_offset(m, p), size_t(p.v->data.numel())};
+    chunk at{m.param_offset(i), size_t(p.v->data.numel())};
     int l = layer_of(p.name);
     bucket* b = nullptr;
     if (l >= 0) {
@@ -83,15 +83,21 @@ zero2_gradients::zero2_gradients(model& m, collective& dp)
 void zero2_gradients::zero() { shard_grads_.zero(); }
 
 void zero2_gradients::open(bucket& b) {
+  // Overlapped: at most one bucket still reducing beside the open ones, so gradient memory stays
+  // that of the synchronous path plus one bucket however far the comm thread falls behind.
+  if (overlap_) overlap_->wait_pending_at_most(1);
   b.grads = tensor::zeros({int64_t(b.range.size)}, mem_category::gradients);
   for (size_t i : b.params) {
     const parameter& p = model_->params()[i];
-    size_t at = arena_offset(*model_, p) - b.range.begin;
+    size_t at = model_->param_offset(i) - b.range.begin;
     p.v->grad() = b.grads.slice(int64_t(at), int64_t(at + size_t(p.v->data.numel()))).reshape(p.v->data.shape());
   }
 }
 
 void zero2_gradients::close(bucket& b) {
+  // Under sequence parallel the bucket's replicated gradients are this tp rank's part: summed over
+  // the tp group first, so every tp rank reduces the same whole gradient over its replicas.
+  sequence_parallel_sum_grads(*model_, b.params);
   // Each rank's part of the bucket: its shard's overlap with it, relative to the bucket.
   std::vector<chunk> parts;
   const size_t lo = b.range.begin, hi = lo + b.range.size;
@@ -100,11 +106,15 @@ void zero2_gradients::close(bucket& b) {
     size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
     parts.push_back({begin - lo, end - begin});
   }
-  float* g = b.grads.f32();
-  reduce_scatter_parts(*dp_, g, parts);
-  const chunk& mine = parts[size_t(dp_->rank())];
+  const chunk mine = parts[size_t(dp_->rank())];
   float* into = shard_grads_.f32() + (lo + mine.begin - shard_.begin);
-  for (size_t i = 0; i < mine.size; ++i) into[i] += g[mine.begin + i];
+  auto reduce = [dp = dp_, grads = b.grads, parts = std::move(parts), mine, into] {
+    float* g = grads.f32();
+    reduce_scatter_parts(*dp, g, parts);
+    for (size_t i = 0; i < mine.size; ++i) into[i] += g[mine.begin + i];
+  };
+  if (overlap_) overlap_->post(std::move(reduce));  // the job keeps the bucket's buffer until it ran
+  else reduce();
   for (size_t i : b.params) model_->params()[i].v->grad() = tensor();
   b.grads = tensor();
 }
@@ -123,6 +133,7 @@ void zero2_gradients::end_backward() {
 }
 
 zero1_gradients zero2_gradients::finish(double local_loss, int threads, const std::vector<chunk>& uncounted) {
+  if (overlap_) overlap_->wait();
   float scale = 1.0f / float(dp_->world());
   float* g = shard_grads_.f32();
   for (size_t i = 0; i < shard_.size; ++i) g[i] *= scale;

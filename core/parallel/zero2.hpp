@@ -8,16 +8,19 @@
 // parameters outside the layers (embedding, final norm, output layer) form one bucket per
 // contiguous range, held for the whole backward (a tied embedding's gradient is written first by
 // the head and last by the embedding) and reduced after it. Every microbatch is reduced this way,
-// so gradient accumulation accumulates into the shard.
+// so gradient accumulation accumulates into the shard. With a comm_thread the reductions run there
+// while backward continues (every microbatch: there is no whole gradient to accumulate into).
 //
 // Gradient memory per rank during backward: the shard (P/dp) + the outer buckets + one layer's
-// bucket, instead of P. Traffic: the gradient is reduce-scattered once per microbatch (ZeRO-1 does
-// it once per step, after accumulating).
+// bucket (overlapped: plus at most one bucket still being reduced), instead of P. Traffic:
+// the gradient is reduce-scattered once per microbatch (ZeRO-1 does it once per step, after
+// accumulating).
 #pragma once
 #include <vector>
 
 #include "core/model/model.hpp"
 #include "core/parallel/collective.hpp"
+#include "core/parallel/comm_thread.hpp"
 #include "core/parallel/zero1.hpp"
 #include "core/tensor/tape.hpp"
 
@@ -34,7 +37,11 @@ class zero2_gradients {
  public:
   // Frees m's gradient arena (model::drop_grad_arena) and allocates this rank's shard of the
   // gradient instead (charged to `gradients`). No collective call.
-  zero2_gradients(model& m, collective& dp);
+  // overlap: when given, each bucket's reduce-scatter and its add into the shard run there, in
+  // order, while backward continues (core/parallel/grad_reduce_overlap.hpp); a bucket's buffer lives
+  // until its job ran, and opening a bucket waits until at most one other is in flight. finish()
+  // waits for them all. Null: reduced inside the hook.
+  zero2_gradients(model& m, collective& dp, comm_thread* overlap = nullptr);
   zero2_gradients(const zero2_gradients&) = delete;
   zero2_gradients& operator=(const zero2_gradients&) = delete;
 
@@ -63,6 +70,7 @@ class zero2_gradients {
 
   model* model_;
   collective* dp_;
+  comm_thread* overlap_;
   chunk shard_;
   tensor shard_grads_;
   std::vector<bucket> layers_, outer_;  // layers_[l] is layer l's

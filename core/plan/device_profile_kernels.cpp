@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/model/model.hpp"
+#include "core/model/tensor_parallel_ops.hpp"
 #include "core/plan/device_profile.hpp"
 #include "core/plan/fastest_run.hpp"
 #include "core/tensor/backend.hpp"
@@ -47,6 +48,7 @@ double call_bytes(const op_call& c) {
 }
 
 tensor like(const tensor& t, float v) { return filled(t.shape(), v, t.type()); }
+
 
 // Forward and backward seconds per element of `c` (`elements` per call), each run on the next
 // of enough copies of its tensors to leave the caches (cold_span_bytes).
@@ -95,6 +97,22 @@ void device_profile_measure_kernels(compute_backend& be, device_profile& p) {
   p.kernels["embedding"] = time_kernel(be, call(op_kind::embedding, {filled({V, C}, 0.01f), filled({N}, 0, dtype::i32)}, tensor({N, C}, tmp)), n);
   p.kernels["cross_entropy"] = time_kernel(be, call(op_kind::cross_entropy, {filled({N, V}, 0.01f), filled({N}, 0, dtype::i32)}, tensor({1}, tmp),
                                                     {tensor({N}, tmp)}), double(N * V));
+  // Tensor parallel's loss over a vocabulary slice (plain loops in tensor_parallel_ops.cpp, not the
+  // backend's kernel), per element of the slice's logits: half the vocabulary, as tp = 2 holds.
+  {
+    single_rank_collective group;  // its collectives leave the data as is: the operator's own loops alone
+    var logits = make_var(filled({N, V / 2}, 0.01f), true), targets = make_var(filled({N}, 0, dtype::i32));
+    double forward = fastest([&] {
+      tape tp(be);
+      vocab_parallel_cross_entropy(tp, group, logits, targets, 0);
+    });
+    double both = fastest([&] {
+      tape tp(be);
+      tp.backward(vocab_parallel_cross_entropy(tp, group, logits, targets, 0));
+      logits->grad() = tensor();  // each run allocates and zeroes it again, as a step does
+    });
+    p.kernels["vocab_parallel_cross_entropy"] = {forward / double(N * V / 2), std::max(0.0, both - forward) / double(N * V / 2)};
+  }
 
   // The tape zeroes each activation gradient when backward first needs it (tape.cpp): one thread,
   // memset, into a buffer the cache hands back, freed long enough ago to have left the caches (a

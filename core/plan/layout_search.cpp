@@ -4,6 +4,8 @@
 // (tp x pp) whole, virtual stages 1, 2, 4 when they divide layers / pp, ZeRO 0-1 (and 2-3 without
 // pipeline), microbatches 1-16 dividing the global batch, and recompute none, selective, full.
 // Sequence parallelism is on whenever tp > 1: it never costs more (Korthikanti et al. 2022 §4.2.2).
+// On this machine (instance "local") a node count is a count of rank processes (`wb run --nproc`),
+// the recipe's own by default, and tp may span them all (local_parallel_time.hpp times each layout).
 #include "core/plan/layout_search.hpp"
 
 #include <algorithm>
@@ -47,7 +49,6 @@ search_result layout_search(const recipe& base, const instance_catalog& catalog,
                             const device_profile* local) {
   search_result out;
   std::vector<std::string> instances = space.instances.empty() ? std::vector<std::string>{base.cluster.instance} : space.instances;
-  std::vector<int> node_counts = space.nodes.empty() ? std::vector<int>{base.cluster.nodes} : space.nodes;
   const model_config& c = base.model;
   int kv = c.kv_heads > 0 ? c.kv_heads : c.heads;
   int gb = base.parallel.global_batch;
@@ -57,10 +58,13 @@ search_result layout_search(const recipe& base, const instance_catalog& catalog,
   for (auto& name : instances) {
     const instance_spec* inst = catalog_find(catalog, name);
     if (!inst) throw plan_error("cluster.instance", fmt::format("unknown instance type '{}'", name));
-    int per_node = inst->is_local ? 1 : inst->devices_per_node;
+    std::vector<int> node_counts = space.nodes;
+    if (node_counts.empty()) node_counts = {inst->is_local ? std::max(1, base.parallel.world()) : base.cluster.nodes};
     for (int nodes : node_counts) {
-      int devices = nodes * per_node;
-      for (int tp = 1; tp <= per_node; ++tp) {
+      // This machine ("local"): `nodes` counts its rank processes, and tp may span all of them.
+      int devices = inst->is_local ? nodes : nodes * inst->devices_per_node;
+      int tp_max = inst->is_local ? devices : inst->devices_per_node;
+      for (int tp = 1; tp <= tp_max; ++tp) {
         if (std::gcd(c.heads, kv) % tp) continue;
         for (int pp = 1; pp <= c.layers; ++pp) {
           if (c.layers % pp) continue;
@@ -78,7 +82,7 @@ search_result layout_search(const recipe& base, const instance_catalog& catalog,
                   if (v > 1 && (gb / (mb * dp)) % pp) { reject("interleaving needs microbatches divisible by pp"); continue; }
                   recipe r = base;
                   r.cluster.instance = name;
-                  r.cluster.nodes = nodes;
+                  r.cluster.nodes = inst->is_local ? 1 : nodes;
                   if (name != base.cluster.instance) r.cluster.price_per_hour.reset();
                   r.parallel.dp = dp;
                   r.parallel.tp = tp;
@@ -93,10 +97,6 @@ search_result layout_search(const recipe& base, const instance_catalog& catalog,
                     p = plan_recipe(r, catalog, local);
                   } catch (const plan_error& e) {
                     reject(e.what());
-                    continue;
-                  }
-                  if (!p.time_predicted) {  // local tp or pp > 1: memory only, nothing to rank by
-                    reject("step time not predicted for tensor or pipeline parallel on this machine");
                     continue;
                   }
                   if (!p.memory.fits) {

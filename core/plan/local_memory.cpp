@@ -13,6 +13,9 @@
 //   bf16 runs also hold a bf16 copy of every GEMM weight from its forward to its backward
 //   (charged to parameters).
 //   Full recompute keeps each block's input (C, fp32) and rebuilds one block at a time.
+// Sequence parallel (tensor_parallel_ops.hpp) holds the residual stream, the norms' inputs, outputs
+// and statistics and a chunk's output for N/tp tokens (the S below is tp, else 1): the gathered
+// GEMM inputs are not kept but gathered again in backward (as Megatron-LM does).
 // A model chunk (pipeline_stage.hpp: the whole model without pipeline parallel) keeps its layers'
 // activations per microbatch in flight, plus: the embedding chunk GPT's positions; the last chunk
 // the final norm's input and output and the logits (N, V) with their log-sum-exp; any other chunk
@@ -40,12 +43,14 @@ constexpr double f32 = 4;
 // splits them).
 struct rank_widths {
   double C, Q, KV, F, NH, V;
+  double S;  // the tokens' split: tp under sequence parallel, else 1
 };
 
-rank_widths widths_of(const model_config& c, int tp, int tp_rank) {
+rank_widths widths_of(const model_config& c, int tp, int tp_rank, bool sequence_parallel) {
   double HD = c.head_dim(), KVH = c.kv_heads > 0 ? c.kv_heads : c.heads;
   auto share = [&](double n) { return double(chunk_range(size_t(n), tp, tp_rank).size); };
-  return {double(c.dim), share(c.heads) * HD, share(KVH) * HD, share(c.ffn), share(c.heads), share(c.vocab)};
+  return {double(c.dim), share(c.heads) * HD, share(KVH) * HD, share(c.ffn), share(c.heads), share(c.vocab),
+          sequence_parallel && tp > 1 ? double(tp) : 1.0};
 }
 
 struct layer_bytes {
@@ -64,34 +69,63 @@ struct layer_bytes {
 // of its input (F): 3C + F, plus in bf16 the fp32 gradient of its weight's bf16 copy. After it the
 // projection's output gradient and its saved input (e F) go; SwiGLU allocates the gradients of
 // gate and up (2F): 2C + 3F - eF; GELU the gradient of the fc output (F): 2C + 2F - eF.
+// Under sequence parallel dy, dx1 and GPT's bias-add gradient are blocks (C/S), and the
+// reduce-scatter's backward gathers the projection's output gradient whole (C): 2C/S + C + F.
 layer_bytes per_layer(const model_config& c, const rank_widths& w, double e) {
   double C = w.C, Q = w.Q, KV = w.KV, F = w.F, NH = w.NH;
   bool gpt = c.family == "gpt";
   layer_bytes b;
   b.probs = NH * c.seq_len * (e == 2 ? 2 : f32);
-  double fp32_kept = 2 * C + Q + 2 * KV + (gpt ? 1 : 2) * F + (gpt ? 4 : 2) + NH;
-  double gemm_inputs = 2 * C + Q + F;
+  double S = w.S;
+  double fp32_kept = 2 * C / S + Q + 2 * KV + (gpt ? 1 : 2) * F + (gpt ? 4 : 2) / S + NH;
+  double gemm_inputs = 2 * C / S + Q + F;  // the norm outputs: blocks under sequence parallel
   b.full = f32 * fp32_kept + e * gemm_inputs + b.probs;
   b.weights = C * Q + 2 * C * KV + Q * C + (gpt ? 2 : 3) * C * F;
-  double at_projection = f32 * (3 * C + F), at_activation = f32 * (2 * C + (gpt ? 2 : 3) * F) - e * F;
-  b.backward = std::max({at_projection, at_activation, gpt ? f32 * 4 * C : 0.0});
+  double at_projection = f32 * (2 * C / S + C + F), at_activation = f32 * (2 * C / S + (gpt ? 2 : 3) * F) - e * F;
+  b.backward = std::max({at_projection, at_activation, gpt ? f32 * (3 * C / S + C) : 0.0});
   b.backward_weight = e == 2 ? f32 * C * F : 0;
   return b;
 }
 
-// Bytes by category above the rank's model states and batch.
+// Bytes by category above the rank's model states and batch; under ZeRO-2 and 3 the gradient
+// buckets and gathered parameters open at that moment (zero_buckets).
 struct held {
-  double activations = 0, logits = 0, weight_copies = 0, temporaries = 0;
+  double activations = 0, logits = 0, weight_copies = 0, temporaries = 0, gradients = 0, parameters = 0;
   held& operator+=(const held& o) {
     activations += o.activations, logits += o.logits, weight_copies += o.weight_copies, temporaries += o.temporaries;
+    gradients += o.gradients, parameters += o.parameters;
     return *this;
   }
   held& operator-=(const held& o) {
     activations -= o.activations, logits -= o.logits, weight_copies -= o.weight_copies, temporaries -= o.temporaries;
+    gradients -= o.gradients, parameters -= o.parameters;
     return *this;
   }
-  double total() const { return activations + logits + weight_copies + temporaries; }
+  double total() const { return activations + logits + weight_copies + temporaries + gradients + parameters; }
 };
+
+// ZeRO-2 and 3 over dp > 1 (core/parallel/zero2.hpp, zero3.hpp; pipeline parallel refused): what a
+// rank keeps of the stage's P parameters. Elements: the rank's shard, the outer parameters
+// (embedding, GPT's positions, final norm, output layer) and the last layer's, the one whose
+// backward comes first.
+struct zero_sizes {
+  double shard = 0, outer = 0, last_layer = 0;
+};
+
+zero_sizes zero_sizes_of(const model_config& c, const plan_layout& l, const pipeline_stage& st, int tp_rank, int dp_rank,
+                         double P) {
+  zero_sizes z;
+  z.shard = double(chunk_range(size_t(P), l.dp, dp_rank).size);
+  std::vector<param_spec> whole = param_layout(c);
+  const std::string last = "layers." + std::to_string(c.layers - 1) + ".";
+  for (size_t i : stage_param_indices(c, st)) {
+    double n = double(shape_numel(shard_shape(whole[i], tensor_parallel_shard(c, whole[i], l.tp, tp_rank))));
+    const std::string& name = whole[i].name;
+    if (name.rfind("layers.", 0) != 0) z.outer += n;
+    else if (name.rfind(last, 0) == 0) z.last_layer += n;
+  }
+  return z;
+}
 
 // One local chunk of a stage: what a microbatch in flight holds, and its backward's two candidate
 // peaks on top of that.
@@ -106,13 +140,16 @@ chunk_bytes chunk_of(const model_config& c, const plan_layout& l, const rank_wid
   double e = bf16 ? 2 : f32;
   double N = double(l.microbatch) * c.seq_len, C = w.C, layers = span.last - span.first;
   layer_bytes lb = per_layer(c, w, e);
-  double layer_kept = full ? f32 * C : lb.full - (l.recompute == "selective" ? lb.probs : 0);
+  double S = w.S;
+  double layer_kept = full ? f32 * C / S : lb.full - (l.recompute == "selective" ? lb.probs : 0);
   chunk_bytes k;
   // The final norm keeps its input (the last block's output, fp32), the output layer its input (the
-  // norm's output, e), plus the norm's statistics; another chunk keeps its output for its backward.
-  double final_norm = N * (f32 * C + e * C + f32 * (c.family == "gpt" ? 2 : 1));
-  k.kept.activations = layers * N * layer_kept + (span.head ? final_norm : f32 * N * C) +
-                       (span.embed && c.family == "gpt" ? c.seq_len * 4.0 : 0);
+  // norm's output gathered whole, e), plus the norm's statistics; another chunk keeps its output
+  // for its backward. GPT's embedding chunk keeps the position ids: (T), or the block's (N/S).
+  double final_norm = N * (f32 * C / S + e * C / S + f32 * (c.family == "gpt" ? 2 : 1) / S);
+  double position_ids = S > 1 ? N / S * 4 : c.seq_len * 4.0;
+  k.kept.activations = layers * N * layer_kept + (span.head ? final_norm : f32 * N * C / S) +
+                       (span.embed && c.family == "gpt" ? position_ids : 0);
   if (span.head) k.kept.logits = f32 * N * (w.V + 1);  // this rank's vocabulary slice and the log-sum-exp
   if (bf16) k.kept.weight_copies = 2 * ((full ? 0 : layers * lb.weights) + (span.head ? w.V * C : 0));
   if (span.head) k.at_loss.logits = f32 * N * w.V;
@@ -148,7 +185,7 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
     throw std::invalid_argument("local_rank_memory: rank " + std::to_string(rank) + " outside a world of " + std::to_string(layout.world()));
   rank_coords me = layout.coords(rank);
   pipeline_stage st{me.pp, l.pp, l.virtual_stages};
-  rank_widths w = widths_of(c, l.tp, me.tp);
+  rank_widths w = widths_of(c, l.tp, me.tp, l.sequence_parallel);
 
   // Model states: the stage's parameters (pipeline_stage.hpp; a tied output layer's copy on the last
   // stage), this rank's tensor-parallel shard of each, in fp32, a gradient for each, and AdamW's two
@@ -165,6 +202,18 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
   std::vector<chunk_bytes> chunks;
   for (int local = 0; local < st.virtual_stages; ++local) chunks.push_back(chunk_of(c, l, w, stage_chunk_span(st, c.layers, local)));
 
+  // ZeRO-2 and 3: the gradients' outer buckets are open through each backward and the last layer's
+  // bucket during its block's backward (where at_block is); ZeRO-3 gathers that layer's parameters
+  // for it too. Between the layers' forwards no layer is gathered.
+  const bool zero2 = l.zero >= 2 && l.dp > 1, zero3 = l.zero >= 3 && l.dp > 1;
+  const zero_sizes zs = zero2 ? zero_sizes_of(c, l, st, me.tp, me.dp, P) : zero_sizes{};
+  held buckets_at_loss, buckets_at_block;
+  if (zero2) {
+    buckets_at_loss.gradients = f32 * zs.outer;
+    buckets_at_block.gradients = f32 * (zs.outer + zs.last_layer);
+  }
+  if (zero3) buckets_at_block.parameters = f32 * zs.last_layer;
+
   held live, peak;
   auto consider = [&](const held& moment) {
     if (moment.total() > peak.total()) peak = moment;
@@ -178,7 +227,9 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
     }
     held at_loss = live, at_block = live;
     at_loss += k.at_loss;
+    at_loss += buckets_at_loss;
     at_block += k.at_block;
+    at_block += buckets_at_block;
     consider(at_loss);
     consider(at_block);
     live -= k.kept;
@@ -192,8 +243,8 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
   }
 
   plan_memory m;
-  m.parameters = f32 * P + peak.weight_copies;
-  m.gradients = f32 * P;
+  m.parameters = f32 * (zero3 ? zs.shard + zs.outer : P) + peak.weight_copies + peak.parameters;
+  m.gradients = f32 * (zero2 ? zs.shard : P) + peak.gradients;
   m.optimizer_state = 2 * f32 * moments;
   m.activations = batch_ids + peak.activations;
   m.logits = peak.logits;

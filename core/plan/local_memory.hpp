@@ -1,5 +1,5 @@
 // Peak memory of a training step on this machine's CPU engine, for every rank of a local layout
-// (tensor, pipeline and data parallel, ZeRO 0 or 1), predicted from the recipe by following what
+// (tensor, pipeline and data parallel, ZeRO 0 to 3), predicted from the recipe by following what
 // the engine keeps (core/tensor/ops.cpp: each op's output and saved tensors, and what its backward
 // needs) in the order the pipeline schedule runs each stage's microbatches (pipeline_replay.hpp).
 // tests/core/plan/local_memory_test.cpp and local_rank_memory_test.cpp hold it to within 5% of the

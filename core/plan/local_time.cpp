@@ -14,12 +14,17 @@
 // Recompute: selective rebuilds the attention probabilities in its backward (measured as such);
 // full reruns each layer's forward untaped, then again taped (storing the probabilities) in
 // backward.
+// A shard (one rank of a tensor-parallel group, one pipeline chunk) walks only its chunk's layers
+// and ends, at its widths: NH/tp query and KVH/tp key/value heads, F/tp ffn units, V/tp of the
+// vocabulary, and under sequence parallel N/tp tokens for the norms and residual adds; the
+// collectives of tensor_parallel_ops.hpp are listed, not priced (local_parallel_time.cpp does).
 #include "core/plan/local_time.hpp"
 
 #include <algorithm>
 #include <array>
-#include <initializer_list>
 #include <cmath>
+#include <initializer_list>
+#include <vector>
 
 #include "core/model/param_layout.hpp"
 #include "core/plan/plan_flops.hpp"
@@ -34,43 +39,66 @@ struct pass_cost {
   double seconds = 0;
   double zeroed_bytes = 0;  // activation gradients the tape zeroes (backward)
   int ops = 0;              // ops and views recorded on the tape (forward)
+  std::vector<tp_collective> collectives;  // tensor parallel, in the order the pass runs them
 };
+
+void append(std::vector<tp_collective>& to, const std::vector<tp_collective>& from) { to.insert(to.end(), from.begin(), from.end()); }
 
 class step_walker {
  public:
-  step_walker(const model_config& c, const plan_layout& l, const device_profile& p)
+  step_walker(const model_config& c, const plan_layout& l, const device_profile& p, const local_shard& s)
       : c_(c), p_(p), bf16_(c.precision == "bf16"), recompute_(l.recompute), N_(double(l.microbatch) * c.seq_len), B_(l.microbatch),
+        span_(s.span), tp_(std::max(1, s.tp)), sp_(s.sequence_parallel && s.tp > 1), rows_(sp_ ? N_ / tp_ : N_),
         attn_(p.attention.empty() ? attention_point{c.seq_len, c.head_dim(), 1, p.attention_flops_per_s, p.attention_saving_flops_per_s,
                                                     p.attention_backward_flops_per_s, p.attention_recompute_flops_per_s}
                                   : p.attention_at(c.seq_len, c.head_dim(), c.heads / (c.kv_heads > 0 ? c.kv_heads : c.heads))) {}
 
-  // Forward and backward of one microbatch, and the rebuild full recompute adds to backward.
+  // Forward and backward of one microbatch's share, and the rebuild full recompute adds to backward.
   void run(pass_cost& fwd, pass_cost& bwd) {
-    double C = c_.dim, V = c_.vocab;
+    double C = c_.dim, V = double(c_.vocab) / tp_;
     bool gpt = c_.family == "gpt";
-    kernel(fwd, bwd, "embedding", N_ * C);
-    if (gpt) {
-      kernel(fwd, bwd, "embedding", double(c_.seq_len) * C);  // positions
-      kernel(fwd, bwd, "add_bias", N_ * C);                   // (B, T, C) + (T, C)
-      bwd.zeroed_bytes += f32 * (N_ + c_.seq_len) * C;
+    if (span_.embed) {
+      kernel(fwd, bwd, "embedding", N_ * C);
+      // vocab_parallel_embedding: the partial rows summed over the group (a reduce-scatter of the
+      // blocks under sequence parallel, whose gradient is gathered back).
+      if (sp_) collective(fwd, collective_op::reduce_scatter, N_ * C), collective(bwd, collective_op::all_gather, N_ * C);
+      else collective(fwd, collective_op::all_reduce, N_ * C);
+      if (gpt) {
+        kernel(fwd, bwd, "embedding", double(c_.seq_len) * C / (sp_ ? tp_ : 1));  // positions
+        kernel(fwd, bwd, "add_bias", rows_ * C);                                 // (B, T, C) + (T, C)
+        bwd.zeroed_bytes += f32 * (rows_ + double(c_.seq_len) / (sp_ ? tp_ : 1)) * C;
+      }
     }
-    for (int i = 0; i < c_.layers; ++i) {
+    for (int i = span_.first; i < span_.last; ++i) {
       pass_cost lf, lb;
       layer(lf, lb, recompute_ == "full" ? attention_rate_untaped() : attention_rate_forward());
       fwd.seconds += lf.seconds, fwd.ops += lf.ops;
-      bwd.seconds += lb.seconds, bwd.zeroed_bytes += lb.zeroed_bytes;
+      append(fwd.collectives, lf.collectives);
       if (recompute_ == "full") {  // the taped rerun in backward, storing the probabilities
         pass_cost rf, unused;
         layer(rf, unused, attn_.forward_saving);
         bwd.seconds += rf.seconds, fwd.ops += rf.ops;
+        append(bwd.collectives, rf.collectives);
       }
+      bwd.seconds += lb.seconds, bwd.zeroed_bytes += lb.zeroed_bytes;
+      append(bwd.collectives, lb.collectives);
     }
-    kernel(fwd, bwd, gpt ? "layernorm" : "rmsnorm", N_ * C);
+    if (!span_.head) return;
+    kernel(fwd, bwd, gpt ? "layernorm" : "rmsnorm", rows_ * C);
+    // f before the column-parallel output layer (the gather of the blocks under sequence parallel).
+    enter(fwd, bwd, N_ * C);
     gemm_input(fwd, bwd, N_ * C);
     linear(fwd, bwd, V, C);
-    kernel(fwd, bwd, "cross_entropy", N_ * V);
+    // Under tensor parallel the loss is vocab_parallel_cross_entropy's own loops, measured as such
+    // (a profile from before that measurement prices them as the backend's kernel).
+    bool own_loops = tp_ > 1 && p_.kernels.count("vocab_parallel_cross_entropy");
+    kernel(fwd, bwd, own_loops ? "vocab_parallel_cross_entropy" : "cross_entropy", N_ * V);
+    if (tp_ > 1) {  // vocab_parallel_cross_entropy: every rank's row maxima gathered, then the sums
+      collective(fwd, collective_op::all_gather, N_ * tp_);
+      collective(fwd, collective_op::all_reduce, 2 * N_);
+    }
     // The loss's logits gradient, the output layer's input gradient, the final norm's input gradient.
-    bwd.zeroed_bytes += f32 * N_ * (V + 2 * C);
+    bwd.zeroed_bytes += f32 * (N_ * (V + C) + rows_ * C);
   }
 
  private:
@@ -78,6 +106,23 @@ class step_walker {
   double attention_rate_forward() const { return recompute_ == "none" ? attn_.forward_saving : attn_.forward; }
   // Full recompute's first forward runs on an untaped tape, which stores no probabilities.
   double attention_rate_untaped() const { return attn_.forward; }
+
+  // A tensor-parallel collective on `elements` fp32 values (nothing without tensor parallel).
+  void collective(pass_cost& pass, collective_op op, double elements) {
+    if (tp_ > 1) pass.collectives.push_back({op, f32 * elements});
+  }
+  // A block's entry into a tensor-parallel region and its exit (tensor_parallel_ops.hpp, f and g):
+  // entry gathers the token blocks forward (sequence parallel) and sums the input gradient
+  // backward; exit sums the partial outputs forward and gathers the gradient backward (sequence
+  // parallel). `elements`: the whole (N, C) activation.
+  void enter(pass_cost& f, pass_cost& b, double elements) {
+    if (sp_) collective(f, collective_op::all_gather, elements), collective(b, collective_op::reduce_scatter, elements);
+    else collective(b, collective_op::all_reduce, elements);
+  }
+  void leave(pass_cost& f, pass_cost& b, double elements) {
+    if (sp_) collective(f, collective_op::reduce_scatter, elements), collective(b, collective_op::all_gather, elements);
+    else collective(f, collective_op::all_reduce, elements);
+  }
 
   void kernel(pass_cost& f, pass_cost& b, const char* op, double elements) {
     f.seconds += p_.kernel_seconds(op, false, elements);
@@ -129,14 +174,16 @@ class step_walker {
   }
 
   void layer(pass_cost& f, pass_cost& b, double attention_rate) {
-    double C = c_.dim, HD = c_.head_dim(), Q = c_.heads * HD, KV = double(c_.kv_heads > 0 ? c_.kv_heads : c_.heads) * HD, F = c_.ffn;
+    double C = c_.dim, HD = c_.head_dim(), Q = double(c_.heads / tp_) * HD,
+           KV = double((c_.kv_heads > 0 ? c_.kv_heads : c_.heads) / tp_) * HD, F = double(c_.ffn) / tp_, R = rows_;
     bool gpt = c_.family == "gpt";
     const char* norm = gpt ? "layernorm" : "rmsnorm";
     auto affine = [&](double out, double in) {
       linear(f, b, out, in);
       if (gpt) kernel(f, b, "add_bias", N_ * out);
     };
-    kernel(f, b, norm, N_ * C);
+    kernel(f, b, norm, R * C);
+    enter(f, b, N_ * C);
     gemm_input(f, b, N_ * C);
     affine(Q, C);
     affine(KV, C);
@@ -144,14 +191,16 @@ class step_walker {
     f.ops += 3;  // q, k, v reshaped to heads
     if (!gpt) kernel(f, b, "rope", N_ * (Q + KV));
     if (!gpt) ++f.ops;  // rope runs once on q and once on k
-    double core = attention_core_flops(c_, B_, 1, true);
+    double core = attention_core_flops(c_, B_, tp_, true);
     f.seconds += core / attention_rate;
     b.seconds += recompute_ == "selective" ? 3 * core / attn_.backward_rebuilding : 2 * core / attn_.backward;
     f.ops += 2;  // attention, and its output reshaped back
     gemm_input(f, b, N_ * Q);
     affine(C, Q);
-    kernel(f, b, "add", N_ * C);
-    kernel(f, b, norm, N_ * C);
+    leave(f, b, N_ * C);
+    kernel(f, b, "add", R * C);
+    kernel(f, b, norm, R * C);
+    enter(f, b, N_ * C);
     gemm_input(f, b, N_ * C);
     if (gpt) {
       affine(F, C);
@@ -163,13 +212,15 @@ class step_walker {
     }
     gemm_input(f, b, N_ * F);
     affine(C, F);
-    kernel(f, b, "add", N_ * C);
+    leave(f, b, N_ * C);
+    kernel(f, b, "add", R * C);
     // Activation gradients zeroed (fp32), per token: Llama: both inputs of each residual add (4C),
     // each norm output feeding the GEMMs (2C), the down projection's input and swiglu's two (3F),
     // attention's q, k, v and output (Q + 2KV + Q), rope's inputs (Q + KV). GPT: no rope, but each
     // bias add's GEMM output (Q + 2KV + C + F + C) and gelu's input in place of swiglu's second.
-    double per_token = gpt ? 8 * C + 3 * F + 3 * Q + 4 * KV : 6 * C + 3 * F + 3 * Q + 3 * KV;
-    b.zeroed_bytes += f32 * N_ * per_token;
+    // Under sequence parallel the residual adds' inputs are blocks of R = N/tp tokens.
+    double per_token = gpt ? 4 * C + 3 * F + 3 * Q + 4 * KV : 2 * C + 3 * F + 3 * Q + 3 * KV;
+    b.zeroed_bytes += f32 * (N_ * per_token + R * 4 * C);
   }
 
   const model_config& c_;
@@ -178,25 +229,42 @@ class step_walker {
   std::string recompute_;
   double N_;
   long long B_;
+  layer_span span_;
+  int tp_;
+  bool sp_;
+  double rows_;           // tokens of the residual stream on this rank: N, or N/tp under sequence parallel
   attention_point attn_;  // the attention kernel's rates at this model's sequence length and head dim
 };
 
+double collective_time(const device_profile& p, collective_op op, double bytes, int ranks) {
+  return local_collective_seconds(p, op, bytes, ranks);
+}
+
+}  // namespace
+
 // A collective measured between p.collective_ranks ranks, for `ranks`: ring volume scales with
 // (n-1)/n per rank (nccl-tests PERFORMANCE.md), so the same time as a message that much larger.
-double collective_time(const device_profile& p, collective_op op, double bytes, int ranks) {
+double local_collective_seconds(const device_profile& p, collective_op op, double bytes, int ranks) {
   if (ranks <= 1 || p.collective_ranks <= 1) return 0;
   double m = p.collective_ranks;
   return p.collective_seconds(op, bytes * ((ranks - 1.0) / ranks) / ((m - 1) / m));
 }
 
-}  // namespace
+microbatch_time local_microbatch_time(const model_config& c, const plan_layout& l, const device_profile& p, const local_shard& s) {
+  pass_cost fwd, bwd;
+  step_walker(c, l, p, s).run(fwd, bwd);
+  microbatch_time t;
+  // op_overhead_s was measured per op forward and backward together: half to each pass.
+  t.forward_s = fwd.seconds + 0.5 * fwd.ops * p.op_overhead_s;
+  t.backward_s = bwd.seconds + 0.5 * fwd.ops * p.op_overhead_s + (p.zero_fill_bandwidth > 0 ? bwd.zeroed_bytes / p.zero_fill_bandwidth : 0);
+  t.forward_collectives = std::move(fwd.collectives);
+  t.backward_collectives = std::move(bwd.collectives);
+  return t;
+}
 
 plan_time local_step_time(const model_config& c, const plan_layout& l, const device_profile& p) {
-  pass_cost fwd, bwd;
-  step_walker(c, l, p).run(fwd, bwd);
-  double zero_fill = p.zero_fill_bandwidth > 0 ? bwd.zeroed_bytes / p.zero_fill_bandwidth : 0;
-  // op_overhead_s was measured per op forward and backward together.
-  double per_micro = fwd.seconds + bwd.seconds + zero_fill + fwd.ops * p.op_overhead_s;
+  microbatch_time mb = local_microbatch_time(c, l, p, {{0, c.layers, true, true}, 1, false});
+  double per_micro = mb.forward_s + mb.backward_s;
 
   plan_time t;
   t.compute_s = per_micro * l.microbatches;

@@ -4,11 +4,44 @@
 // attention by its variant, memory-bound kernels per element, the tape's zeroing of gradients and
 // per-op bookkeeping, AdamW per parameter, and the data-parallel exchange from the measured
 // collective table. The local counterpart of local_memory.hpp; docs/plan.md lists the assumptions.
+// local_microbatch_time prices one rank's share of a microbatch (a pipeline chunk's layers at
+// tensor-parallel widths) for local_parallel_time.hpp, which runs those shares through the schedule.
 #pragma once
+#include <vector>
+
+#include "core/model/pipeline_stage.hpp"
 #include "core/plan/device_profile.hpp"
 #include "core/plan/plan.hpp"
 
 namespace wb {
+
+// One rank's share of a microbatch: the layers of one pipeline chunk (with the embedding and the
+// head when it holds them) at the widths of one of `tp` tensor-parallel ranks.
+struct local_shard {
+  layer_span span;
+  int tp = 1;
+  bool sequence_parallel = false;
+};
+
+// A tensor-parallel collective a pass runs (tensor_parallel_ops.hpp): `bytes` is the whole buffer
+// (all-gather: the gathered result; reduce-scatter: the input), as the collective table is keyed.
+struct tp_collective {
+  collective_op op = collective_op::all_reduce;
+  double bytes = 0;
+};
+
+// Forward and backward of one rank's share of one microbatch: compute seconds (kernels, GEMMs, the
+// tape's per-op work and gradient zeroing) and the tensor-parallel collectives each pass waits for.
+struct microbatch_time {
+  double forward_s = 0, backward_s = 0;
+  std::vector<tp_collective> forward_collectives, backward_collectives;
+};
+
+microbatch_time local_microbatch_time(const model_config& c, const plan_layout& l, const device_profile& p, const local_shard& s);
+
+// One collective over `ranks` ranks from the profile's table (measured between
+// p.collective_ranks ranks); 0 for one rank or without a table.
+double local_collective_seconds(const device_profile& p, collective_op op, double bytes, int ranks);
 
 // `l`: dp ranks on this machine (tp = pp = 1), each running `p.threads` threads.
 plan_time local_step_time(const model_config& c, const plan_layout& l, const device_profile& p);

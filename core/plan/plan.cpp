@@ -9,6 +9,7 @@
 
 #include "core/model/param_layout.hpp"
 #include "core/plan/local_memory.hpp"
+#include "core/plan/local_parallel_time.hpp"
 #include "core/plan/plan_flops.hpp"
 #include "core/plan/plan_memory.hpp"
 #include "core/plan/plan_time.hpp"
@@ -65,17 +66,21 @@ plan_result plan_recipe(const recipe& r, const instance_catalog& catalog, const 
 
   p.steps = double(r.train.steps);
   p.price_per_hour = r.cluster.price_per_hour ? r.cluster.price_per_hour : inst->price_per_hour;
-  if (inst->is_local && (l.tp > 1 || l.pp > 1)) {
-    // local_time.cpp prices one rank's ops for data parallel only; the tensor-parallel exchanges,
-    // the stages' share of the work and the bubble are not priced yet (docs/plan.md).
-    p.time_predicted = false;
-    p.notes.push_back(fmt::format("memory per rank only: step time is not predicted for tensor or pipeline parallel on this "
-                                  "machine (tp = {}, pp = {}); `wb run --nproc {}` measures it",
-                                  l.tp, l.pp, l.devices));
-    return p;
-  }
   device_speed speed = device_speed_of(*inst, local);
-  p.time = step_time(c, l, *inst, speed);
+  bool local_parallel = inst->is_local && (l.tp > 1 || l.pp > 1);
+  if (local_parallel) {
+    int cores = machine_probe().cores;
+    try {
+      p.time = local_parallel_step_time(c, l, *local, cores);
+    } catch (const std::invalid_argument& e) {
+      throw plan_error(l.virtual_stages > 1 ? "parallel.virtual_stages" : "parallel.pp", e.what());
+    }
+    if (double(l.devices) * local->threads > cores)
+      p.notes.push_back(fmt::format("{} ranks x {} thread(s) share {} cores: passes running at once slow down by their threads / "
+                                    "cores (docs/plan.md, local tensor and pipeline parallel)", l.devices, local->threads, cores));
+  } else {
+    p.time = step_time(c, l, *inst, speed);
+  }
   p.mfu = p.model_flops_per_step / (double(l.devices) * speed.peak_flops * p.time.step_s);
   p.tokens_per_s = p.tokens_per_step / p.time.step_s;
   p.time_to_train_s = p.steps * p.time.step_s;
@@ -87,8 +92,8 @@ plan_result plan_recipe(const recipe& r, const instance_catalog& catalog, const 
     if (l.recompute == "none") p.notes.push_back("no recompute: attention scores are stored (an unfused softmax)");
   } else {
     p.notes.push_back(fmt::format("measured profile: {} thread(s), {}", local->threads, local->cpu));
-    if (l.dp > 1 && local->collective_ranks == 0)
-      p.notes.push_back("the data-parallel exchange is not priced: the profile has no collective table; run `wb plan --calibrate`");
+    if (l.devices > 1 && local->collective_ranks == 0)
+      p.notes.push_back("the exchanges between ranks are not priced: the profile has no collective table; run `wb plan --calibrate`");
   }
   return p;
 }

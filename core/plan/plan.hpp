@@ -62,7 +62,6 @@ struct plan_result {
   plan_memory memory;
   std::vector<plan_memory> memory_by_rank;  // local plans: every rank's peak, in rank order
   plan_time time;
-  bool time_predicted = true;            // false: memory only (local tp or pp > 1); time fields 0
   double mfu = 0;                        // model FLOPs / (devices x peak x step time)
   double tokens_per_s = 0;
   double steps = 0;                      // train.steps, or data.tokens / tokens per step

@@ -3,7 +3,10 @@
 // dim, a heads, t tensor-parallel degree, F ffn. Activation elements per token and layer, as the
 // backward pass needs them (Korthikanti et al. 2022 §4.1 without the dropout masks, which
 // Llama-family pre-training does not use):
-//   norm inputs and the projections' inputs  4h  (replicated across t unless sequence parallel)
+//   norm inputs and the projections' inputs  4h  (replicated across t unless sequence parallel,
+//                                             which keeps the projections' input as its block and
+//                                             gathers it again in backward, as Megatron-LM and
+//                                             wb's engine do)
 //   q, k, v after RoPE                        (a*hd + 2*kv*hd)/t
 //   attention output (input of wo)            a*hd/t
 //   MLP: Llama gate, up and their product     3F/t;  GPT fc output and GELU output  2F/t
@@ -123,13 +126,19 @@ plan_memory stage_memory(const model_config& c, const plan_layout& l, const inst
   }
 
   // Communication buffers: a send and a receive of the hidden states between pipeline stages; the
-  // sequence-parallel all-gather buffer; ZeRO-2 bucket of full gradients; ZeRO-3 gathered weights
-  // of the layer in use and the one prefetched (DeepSpeed stage3_prefetch_bucket_size).
+  // sequence-parallel all-gather buffer. ZeRO-2 and 3 as wb's engine runs them (zero2.hpp,
+  // zero3.hpp; pp = 1, so this stage holds every outer parameter): whole fp32 gradient buckets of
+  // the outer parameters (embedding, GPT's positions, final norm, output layer), open through
+  // backward, and of the one layer whose backward runs; ZeRO-3 also keeps the outer parameters
+  // gathered for the run and gathers one layer's at a time.
   double hidden = tokens * C * e;
   if (pp > 1) m.comm_buffers += 2 * hidden;
   if (l.tp > 1) m.comm_buffers += hidden;
-  if (l.zero == 2 && l.dp > 1) m.comm_buffers += std::min(params, 5e8) * 4;  // 500M-element buckets (DeepSpeed reduce_bucket_size default)
-  if (l.zero == 3 && l.dp > 1) m.comm_buffers += 2 * layer_params_per_rank(c, l.tp) * e;
+  if (l.zero >= 2 && l.dp > 1) {
+    double layer = layer_params_per_rank(c, l.tp), outer = params - layers * layer;
+    m.comm_buffers += (outer + layer) * 4;
+    if (l.zero == 3) m.comm_buffers += (outer + layer) * (bf16 ? 2.0 : 4.0);
+  }
 
   m.reserve = accelerator_reserve_bytes(inst);
   m.total_bytes = m.parameters + m.gradients + m.optimizer_state + m.activations + m.logits + m.comm_buffers + m.reserve;

@@ -99,12 +99,6 @@ std::string plan_text(const plan_result& p) {
     s += "\n";
   }
   s += fmt::format("flops     {:.3g} model, {:.3g} hardware per step\n", p.model_flops_per_step, p.hardware_flops_per_step);
-  if (!p.time_predicted) {
-    s += "step      not predicted for this layout (see the note)\n";
-    s += fmt::format("train     {:.0f} steps\n", p.steps);
-    for (auto& n : p.notes) s += "note      " + n + "\n";
-    return s;
-  }
   s += fmt::format("step      {}:", duration(p.time.step_s));
   bool first = true;
   for (auto& r : time_rows)
@@ -172,20 +166,15 @@ nlohmann::json plan_to_json(const plan_result& p) {
     by_rank.push_back(r);
   }
   j["memory_by_rank"] = by_rank;
-  j["time_predicted"] = p.time_predicted;
-  // Not predicted (local tensor or pipeline parallel): null, not a zero a reader could take for a time.
-  auto timed = [&](double v) { return p.time_predicted ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); };
-  j["step_time_s"] = timed(p.time.step_s);
-  if (p.time_predicted)
-    j["time"] = {{"compute_s", p.time.compute_s}, {"tp_comm_s", p.time.tp_comm_s}, {"dp_comm_s", p.time.dp_comm_s},
-                 {"pp_comm_s", p.time.pp_comm_s}, {"bubble_s", p.time.bubble_s}, {"optimizer_s", p.time.optimizer_s}};
-  else
-    j["time"] = nullptr;
-  j["mfu"] = timed(p.mfu);
-  j["tokens_per_s"] = timed(p.tokens_per_s);
+  j["time_predicted"] = true;  // every plan times its layout now; kept for plan_version 2 readers
+  j["step_time_s"] = p.time.step_s;
+  j["time"] = {{"compute_s", p.time.compute_s}, {"tp_comm_s", p.time.tp_comm_s}, {"dp_comm_s", p.time.dp_comm_s},
+               {"pp_comm_s", p.time.pp_comm_s}, {"bubble_s", p.time.bubble_s}, {"optimizer_s", p.time.optimizer_s}};
+  j["mfu"] = p.mfu;
+  j["tokens_per_s"] = p.tokens_per_s;
   j["steps"] = p.steps;
-  j["time_to_train_s"] = timed(p.time_to_train_s);
-  j["device_hours"] = timed(p.device_hours);
+  j["time_to_train_s"] = p.time_to_train_s;
+  j["device_hours"] = p.device_hours;
   j["cost_usd"] = p.cost_usd ? nlohmann::json(*p.cost_usd) : nlohmann::json(nullptr);
   j["price_per_hour"] = p.price_per_hour ? nlohmann::json(*p.price_per_hour) : nlohmann::json(nullptr);
   j["layout"] = {{"instance", l.instance}, {"nodes", l.nodes}, {"devices", l.devices}, {"dp", l.dp}, {"tp", l.tp},

@@ -57,6 +57,14 @@ void check_layout(const recipe_value& tree, bool dp_auto, const instance_catalog
                    fmt::format("a divisor of {} ({})", heads % tp != 0 ? "heads" : "kv_heads", which), "",
                    divisors_hint(g, per_node ? per_node : g)});
   }
+  // Sequence parallel splits each sequence's tokens over the tp group (Megatron-LM asserts
+  // seq_length % tensor_model_parallel_size == 0 with --sequence-parallel). Only for a tp that
+  // splits the heads, so a wrong tp gives one error, not two.
+  bool tp_splits_heads = heads % tp == 0 && kv % tp == 0;
+  if (r.at("parallel.sequence_parallel").as_bool() && tp > 1 && tp_splits_heads && r.integer("model.seq_len") % tp != 0)
+    out.push_back({r.at("parallel.sequence_parallel").loc, "parallel.sequence_parallel", "true",
+                   fmt::format("false, or a model.seq_len ({}) that parallel.tp ({}) divides", r.integer("model.seq_len"), tp), "",
+                   "set sequence_parallel = false or make seq_len a multiple of tp"});
   if (layers % pp != 0)
     out.push_back({r.at("parallel.pp").loc, "parallel.pp", std::to_string(pp),
                    fmt::format("a divisor of layers ({})", layers), "", divisors_hint(layers, 64)});
@@ -69,6 +77,11 @@ void check_layout(const recipe_value& tree, bool dp_auto, const instance_catalog
                      fmt::format("pp*virtual_stages to divide layers ({})", layers),
                      fmt::format("{}*{} = {}", pp, vs, pp * vs)});
   }
+  // Offloading optimizer states to host memory (ZeRO-Offload, Ren et al. 2021) is neither planned
+  // nor run yet: refused rather than silently ignored.
+  if (r.at("parallel.offload").as_bool())
+    out.push_back({r.at("parallel.offload").loc, "parallel.offload", "true", "false", "",
+                   "offloading optimizer states is not implemented yet; use parallel.zero to shard them instead"});
   if (zero >= 2 && pp > 1)
     out.push_back({r.at("parallel.zero").loc, "parallel.zero", std::to_string(zero),
                    fmt::format("0 or 1 with pipeline parallelism (pp = {})", pp), "",

@@ -71,6 +71,7 @@ recipe recipe_from_tree(const recipe_value& t) {
   p.recompute = string(t, "parallel.recompute");
   p.sequence_parallel = boolean(t, "parallel.sequence_parallel");
   p.offload = boolean(t, "parallel.offload");
+  p.overlap_grad_reduce = boolean(t, "parallel.overlap_grad_reduce");
 
   auto& c = r.cluster;
   c.instance = string(t, "cluster.instance");

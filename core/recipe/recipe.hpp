@@ -39,6 +39,7 @@ struct parallel_config {
   bool dp_auto = false;
   std::string recompute;     // "none" | "selective" | "full"
   bool sequence_parallel = false, offload = false;
+  bool overlap_grad_reduce = true;
   int world() const { return dp * tp * pp; }
   int microbatches() const { return global_batch / (microbatch * dp); }  // per replica per step
 };

@@ -117,8 +117,12 @@ std::vector<field_spec> build_schema() {
   s.push_back(choice("parallel.recompute", "none", {"none", "selective", "full"},
       "Activation recomputation (Korthikanti et al. 2022): none, selective (attention core) or full."));
   s.push_back(boolean("parallel.sequence_parallel", false,
-      "Split norm and dropout activations over the tensor-parallel group (Korthikanti et al. 2022)."));
-  s.push_back(boolean("parallel.offload", false, "Keep optimizer states in host memory."));
+      "With tp > 1, split the residual stream and the norms over the tensor-parallel group by tokens "
+      "(Korthikanti et al. 2022; docs/distributed.md); seq_len must be a multiple of tp."));
+  s.push_back(boolean("parallel.overlap_grad_reduce", true,
+      "With dp > 1, reduce each bucket of gradients on a communication thread while backward continues "
+      "(PyTorch DDP, Megatron-LM; docs/distributed.md); ignored with tp > 1 or pp > 1. false: after backward."));
+  s.push_back(boolean("parallel.offload", false, "Keep optimizer states in host memory (ZeRO-Offload). Not implemented yet: true is refused."));
 
   s.push_back(section("cluster", "Where the run executes."));
   {

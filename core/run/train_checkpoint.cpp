@@ -56,12 +56,21 @@ constexpr uint32_t moment_tag = 0x7a31;
 
 }  // namespace
 
-void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_out, float* v_out) {
+void gather_training_state(const model& m, const trainer& tr, collective* shards, float* params_out, float* m_out,
+                           float* v_out) {
   const adamw& o = tr.optimizer();
   chunk own = o.shard();
+  const zero3_parameters* z3 = tr.zero3();
+  if (z3) parallel_copy(params_out + own.begin, z3->shard_parameters().f32(), own.size * 4);
+  else parallel_copy(params_out, m.param_arena().f32(), size_t(m.num_params()) * 4);
   parallel_copy(m_out + own.begin, o.first_moment().f32(), own.size * 4);
   parallel_copy(v_out + own.begin, o.second_moment().f32(), own.size * 4);
   if (!shards || own.size == size_t(tr.num_params())) return;
+  // Per peer in the order it sends: its parameters (ZeRO-3), then its moments.
+  for (int r = 1; r < shards->world() && z3; ++r) {
+    chunk c = chunk_range(size_t(tr.num_params()), shards->world(), r);
+    shards->recv(params_out + c.begin, c.size * 4, r, moment_tag);
+  }
   for (int r = 1; r < shards->world(); ++r) {
     chunk c = chunk_range(size_t(tr.num_params()), shards->world(), r);
     shards->recv(m_out + c.begin, c.size * 4, r, moment_tag);
@@ -72,6 +81,7 @@ void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_ou
 void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards) {
   const adamw& o = tr.optimizer();
   if (o.shard().size == size_t(tr.num_params())) return;  // not sharded: rank 0 has it all
+  if (const zero3_parameters* z3 = tr.zero3()) shards.send(z3->shard_parameters().f32(), o.shard().size * 4, 0, moment_tag);
   shards.send(o.first_moment().f32(), o.shard().size * 4, 0, moment_tag);
   shards.send(o.second_moment().f32(), o.shard().size * 4, 0, moment_tag);
 }
@@ -111,11 +121,9 @@ std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const traine
                                                     collective* shards) {
   auto s = reuse ? std::move(reuse) : std::make_unique<train_snapshot>();
   s->contents = {};
-  const tensor& params = m.param_arena();
-  size_t P = size_t(params.numel());
+  size_t P = size_t(m.num_params());
   s->storage.resize(3 * P);
-  parallel_copy(s->storage.data(), params.f32(), P * 4);
-  gather_optimizer_moments(tr, shards, s->storage.data() + P, s->storage.data() + 2 * P);
+  gather_training_state(m, tr, shards, s->storage.data(), s->storage.data() + P, s->storage.data() + 2 * P);
   auto& c = s->contents;
   c.step = uint64_t(tr.steps_done());
   c.recipe_hash = meta.recipe_hash;
@@ -159,12 +167,15 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
   std::vector<float> whole_m(sharded ? size_t(m.num_params()) : 0), whole_v(whole_m.size());
   float* m1 = sharded ? whole_m.data() : opt.first_moment().f32();
   float* m2 = sharded ? whole_v.data() : opt.second_moment().f32();
-  const float* arena = m.param_arena().f32();
-  for (auto& p : m.params()) {
-    size_t offset = size_t(static_cast<const float*>(p.v->data.raw()) - arena);
+  // ZeRO-3 has no parameter arena: the parameters are read whole too, then its shard kept.
+  zero3_parameters* z3 = tr.zero3();
+  std::vector<float> whole_p(z3 ? size_t(m.num_params()) : 0);
+  for (size_t i = 0; i < m.params().size(); ++i) {
+    const parameter& p = m.params()[i];
+    size_t offset = m.param_offset(i);
     const shape_t& want = p.global_shape;
-    for (auto [prefix, target] : {std::pair{"model.", p.v->data.f32()}, std::pair{"optim.m.", m1 + offset},
-                                  std::pair{"optim.v.", m2 + offset}}) {
+    for (auto [prefix, target] : {std::pair{"model.", z3 ? whole_p.data() + offset : p.v->data.f32()},
+                                  std::pair{"optim.m.", m1 + offset}, std::pair{"optim.v.", m2 + offset}}) {
       std::string name = prefix + p.name;
       auto shape = r.global_shape(name);
       if (shape.empty()) throw std::runtime_error(fmt::format("{}: has no tensor '{}' that the recipe's model needs", dir, name));
@@ -184,6 +195,7 @@ restored_position checkpoint_restore(const std::string& dir, model& m, trainer& 
   loader_state ls{ld.at("samples"), ld.at("source_samples").get<std::vector<uint64_t>>()};
   std::vector<float> whole;
   for (auto& c : copies) read_into_shard(r, c.name, *c.p, c.to, whole);
+  if (z3) z3->load(whole_p.data());
   if (sharded) {
     std::copy(m1 + own.begin, m1 + own.begin + own.size, opt.first_moment().f32());
     std::copy(m2 + own.begin, m2 + own.begin + own.size, opt.second_moment().f32());

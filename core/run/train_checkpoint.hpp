@@ -48,7 +48,7 @@ void add_snapshot_slices(train_snapshot& s, const model_config& cfg, int tp, int
                          const float* base);
 
 // `reuse`: a snapshot already written, whose buffer is recycled (no page faults while training
-// waits); may be null. Under ZeRO-1 the moments are sharded over the data-parallel ranks: rank 0
+// waits); may be null. Under ZeRO-1 the moments (ZeRO-3: and the parameters) are sharded over the data-parallel ranks: rank 0
 // passes their collective as `shards` and receives every other rank's slice, while each other
 // rank calls checkpoint_send_optimizer_shard at the same step. The checkpoint holds whole moments
 // either way, so it resumes under any dp and zero.
@@ -56,12 +56,14 @@ std::unique_ptr<train_snapshot> checkpoint_snapshot(const model& m, const traine
                                                     const checkpoint_meta& meta,
                                                     std::unique_ptr<train_snapshot> reuse = nullptr,
                                                     collective* shards = nullptr);
-// The optimizer's whole (P) moments into m_out and v_out on rank 0 of `shards` (the data-parallel
-// group): a copy, or under ZeRO-1 its own shard plus every other rank's, which calls
+// The whole (P) parameters into params_out, then the optimizer's whole moments into m_out and v_out,
+// on rank 0 of `shards` (the data-parallel group): copies, or under ZeRO-1 (moments) and ZeRO-3
+// (parameters too) its own shard plus every other rank's, which calls
 // checkpoint_send_optimizer_shard at the same time.
-void gather_optimizer_moments(const trainer& tr, collective* shards, float* m_out, float* v_out);
-// A non-zero rank's part of checkpoint_snapshot: sends its moment shard to rank 0 (nothing when the
-// optimizer is not sharded).
+void gather_training_state(const model& m, const trainer& tr, collective* shards, float* params_out, float* m_out,
+                           float* v_out);
+// A non-zero rank's part of checkpoint_snapshot: sends its moment shard (and under ZeRO-3 its
+// parameter shard first) to rank 0; nothing when the optimizer is not sharded.
 void checkpoint_send_optimizer_shard(const trainer& tr, collective& shards);
 
 struct restored_position {

@@ -56,7 +56,7 @@ data_loader recipe_data_loader(const recipe& r, const tokenizer& tok, int dp_ran
 }
 
 eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
-                           long long step, collective* pipeline) {
+                           long long step, collective* pipeline, const layer_hooks* hooks) {
   eval_report e;
   e.step = step;
   const int T = r.model.seq_len, B = r.parallel.microbatch;
@@ -73,6 +73,7 @@ eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& bac
         sum += pipeline_forward_loss(m, backend, *pipeline, tokens, targets, B);
       } else {
         tape tp(backend, /*recording=*/false);
+        tp.set_layer_hooks(hooks);
         sum += m.loss(tp, tokens, targets)->data.f32()[0];
       }
       ++batches;
@@ -130,20 +131,20 @@ nlohmann::ordered_json memory_peaks_by_rank(collective& ranks) {
 // slices (add_snapshot_slices). Tag: collective.hpp's user space; nothing else in train_run uses it.
 constexpr uint32_t shard_tag = 0x7a32;
 
-// `moments`: under ZeRO-1 the data-parallel group whose shards are gathered first (its other ranks
+// `moments`: under ZeRO the data-parallel group whose shards are gathered first (its other ranks
 // call checkpoint_send_optimizer_shard), else null.
 static void send_shards_to_writer(collective& ranks, const model& m, const trainer& tr, collective* moments) {
   int64_t n = m.num_params();
   ranks.send(&n, sizeof n, 0, shard_tag);
-  ranks.send(m.param_arena().f32(), size_t(n) * sizeof(float), 0, shard_tag);
   if (!moments) {
+    ranks.send(m.param_arena().f32(), size_t(n) * sizeof(float), 0, shard_tag);
     for (const tensor* a : {&tr.optimizer().first_moment(), &tr.optimizer().second_moment()})
       ranks.send(a->f32(), size_t(n) * sizeof(float), 0, shard_tag);
     return;
   }
-  std::vector<float> whole(2 * size_t(n));
-  gather_optimizer_moments(tr, moments, whole.data(), whole.data() + n);
-  for (int k = 0; k < 2; ++k) ranks.send(whole.data() + size_t(k * n), size_t(n) * sizeof(float), 0, shard_tag);
+  std::vector<float> whole(3 * size_t(n));
+  gather_training_state(m, tr, moments, whole.data(), whole.data() + n, whole.data() + 2 * n);
+  for (int k = 0; k < 3; ++k) ranks.send(whole.data() + size_t(k * n), size_t(n) * sizeof(float), 0, shard_tag);
 }
 
 static void receive_shards_of_peers(collective& ranks, const rank_layout& layout, train_snapshot& snap, const recipe& r) {
@@ -199,6 +200,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
 
   backend.set_threads(r.train.threads);
   model m(r.model, uint64_t(r.model.init_seed), tp_group ? &*tp_group : nullptr, stage);
+  m.set_sequence_parallel(r.parallel.sequence_parallel);
   summary.params = m.num_params();
 
   // Checkpoints: where, and whether this run continues an earlier one.
@@ -240,13 +242,15 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.recompute = recompute_from_string(r.parallel.recompute);
   to.nan_policy = r.train.nan_policy;
   to.data_parallel = dp;
-  to.zero = zero;  // cli/cmd_run refuses stages above 1 before this point
+  to.zero = zero;  // the recipe refuses stages 2 and 3 with pipeline parallel (layout_check)
   to.pipeline = pipeline;
-  trainer tr(m, backend, to);
-  long long first_step = 1;
+  to.overlap_grad_reduce = r.parallel.overlap_grad_reduce;
+  // Before the trainer: under ZeRO-3 it takes its shard of these weights and frees the arena.
   if (!resume_dir) summary.init = model_initialize(m, r.model.init);
   // Every replica starts from rank 0's weights, whatever the initialiser did elsewhere.
   if (dp && !resume_dir) dp->broadcast(m.param_arena().f32(), m.param_arena().nbytes(), 0);
+  trainer tr(m, backend, to);
+  long long first_step = 1;
   if (resume_dir) {
     auto pos = checkpoint_restore(*resume_dir, m, tr, loader, meta);
     summary.resumed_from = pos.step;
@@ -304,9 +308,11 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
     if (lead) metrics->write(j);
     if (lead && observer.on_step) observer.on_step(rep);
 
-    if (first_replica && ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps)) {
+    // ZeRO-3: every replica runs it, each layer's parameters gathered over the data-parallel group
+    const zero3_parameters* z3 = tr.zero3();
+    if ((first_replica || z3) && ((r.train.eval_every > 0 && step % r.train.eval_every == 0) || step == steps)) {
       // tp or pp > 1: every model-parallel rank of the first replica computes it together
-      eval_report e = evaluate_valid(r, m, backend, loader, step, pipeline);
+      eval_report e = evaluate_valid(r, m, backend, loader, step, pipeline, z3 ? &z3->hooks() : nullptr);
       if (lead) {
         nlohmann::ordered_json ej;
         ej["step"] = step;
@@ -325,7 +331,8 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
       stopping = any > 0;
     }
     bool checkpoint_now = (r.checkpoint.every > 0 && step % r.checkpoint.every == 0) || step == steps || stopping;
-    // ZeRO-1: the first replica's rank of each stage gathers its data-parallel group's moments
+    // ZeRO: the first replica's rank of each stage gathers its data-parallel group's moments (and
+    // under ZeRO-3 parameters)
     const bool sharded = zero >= 1 && dp_size > 1;
     if (checkpoint_now && sharded && !first_replica) checkpoint_send_optimizer_shard(tr, *dp);
     if (checkpoint_now && tp * pp > 1 && first_replica && !lead) send_shards_to_writer(*ranks, m, tr, sharded ? dp : nullptr);

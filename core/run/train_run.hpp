@@ -18,6 +18,8 @@
 
 namespace wb {
 
+struct layer_hooks;  // core/tensor/tape.hpp
+
 struct run_options {
   std::string run_dir;      // exists; metrics.jsonl is written here
   long long steps = 0;      // 0: the recipe's train.steps (or, when resuming, the checkpoint's)
@@ -74,9 +76,10 @@ data_loader recipe_data_loader(const recipe& r, const tokenizer& tok, int dp_ran
 void fill_batch_rows(const std::vector<uint32_t>& rows, int T, const tensor& tokens, const tensor& targets);
 
 // Mean loss of `eval_batches` microbatches of each source's held-out split (weighted by the mix).
-// Under pipeline parallel every stage calls it with its group and gets the same report.
+// Under pipeline parallel every stage calls it with its group and gets the same report; under
+// ZeRO-3 every data-parallel rank calls it with the trainer's zero3 hooks (which gather the layers).
 eval_report evaluate_valid(const recipe& r, const model& m, compute_backend& backend, const data_loader& loader,
-                           long long step, collective* pipeline = nullptr);
+                           long long step, collective* pipeline = nullptr, const layer_hooks* hooks = nullptr);
 
 // Throws data_error / tokenizer_error / std::runtime_error with a message for the user.
 run_summary train_run(const recipe& r, compute_backend& backend, const run_options& options,

@@ -127,17 +127,26 @@ size_t buffer_cache_bytes() { return cache().bytes(); }
 void buffer_cache_release() { cache().release(); }
 
 buffer::buffer(size_t n, mem_category c) : bytes(n), category(c) {
-  size_t rounded = rounded_size(n);
+  accountant = &memory();
+  restore_storage();
+}
+
+buffer::~buffer() { free_storage(); }
+
+void buffer::restore_storage() {
+  if (data) return;
+  size_t rounded = rounded_size(bytes);
   data = cache().take(rounded);
   if (!data) data = std::aligned_alloc(buffer_alignment, rounded);
   if (!data) throw std::bad_alloc();
-  accountant = &memory();
-  accountant->charge(c, n);
+  accountant->charge(category, bytes);
 }
 
-buffer::~buffer() {
+void buffer::free_storage() {
+  if (!data) return;
   accountant->release(category, bytes);
   cache().give(data, rounded_size(bytes), accountant->lifetime_peak());
+  data = nullptr;
 }
 
 }  // namespace wb

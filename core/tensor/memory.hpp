@@ -76,6 +76,12 @@ struct buffer {
   ~buffer();
   buffer(const buffer&) = delete;
   buffer& operator=(const buffer&) = delete;
+  // ZeRO-3's gathered parameters (core/parallel/zero3.hpp), as PyTorch FSDP resizes a storage to 0:
+  // free_storage gives the bytes back (uncharged, data null) while this buffer and every view of it,
+  // the tape's saved ones included, stay; restore_storage takes bytes again (uninitialised, charged
+  // to the same accountant and category). Each is a no-op when already in that state.
+  void free_storage();
+  void restore_storage();
 };
 
 constexpr size_t buffer_alignment = 64;  // one cache line and one AVX-512 register

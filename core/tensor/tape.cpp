@@ -41,13 +41,42 @@ void tape::record_custom(const std::vector<var>& inputs, const var& output, std:
 }
 
 void tape::mark_layer(int layer, bool begin) {
-  if (!recording_ || !hooks_) return;
+  if (hooks_)
+    if (const auto& now = begin ? hooks_->before_forward : hooks_->after_forward) now(layer);
+  if (!recording_) return;
+  find_rebuilt_readers();
+  if (!hooks_) return;
   tape_node n;
   const layer_hooks* h = hooks_;
   // Backward walks in reverse: the end mark is reached first, the begin mark after the layer's ops.
   n.reached = begin ? std::function<void()>([h, layer] { if (h->finished) h->finished(layer); })
                     : std::function<void()>([h, layer] { if (h->entered) h->entered(layer); });
   nodes_.push_back(std::move(n));
+}
+
+void tape::rebuild_in_backward(const var& x, std::function<tensor()> rebuild) {
+  if (!recording_) return;
+  find_rebuilt_readers();  // the earlier ones' readers are recorded by now
+  auto r = std::make_shared<rebuilt_input>();
+  r->rebuild = std::move(rebuild);
+  pending_.push_back({x->slot, x->data, std::move(r)});
+}
+
+void tape::find_rebuilt_readers() {
+  for (pending_rebuild& p : pending_) {
+    // Back from the newest node to x's producer: x is read only by nodes recorded after it.
+    for (size_t i = nodes_.size(); i-- > 0;) {
+      tape_node& n = nodes_[i];
+      if (n.output == p.slot) break;
+      for (size_t k = 0; k < n.call.in.size(); ++k)
+        if (n.call.in[k].defined() && n.call.in[k].same_storage(p.data)) {
+          n.call.in[k] = n.call.in[k].shape_only();
+          p.rule->uses.push_back({i, k});
+        }
+    }
+    if (!p.rule->uses.empty()) nodes_[p.rule->uses.front().first].rebuild = p.rule;  // the newest reader: reached first
+  }
+  pending_.clear();
 }
 
 void accumulate_grad(grad_slot& s, const tensor& g) {
@@ -71,9 +100,15 @@ void tape::backward(const var& root, float seed) {
 
 void tape::backward(const var& root, const tensor& seed) {
   if (!root->requires_grad()) throw std::invalid_argument("backward: root does not require grad");
+  find_rebuilt_readers();
   accumulate_grad(*root->slot, seed);
   while (!nodes_.empty()) {
     tape_node& n = nodes_.back();
+    if (n.rebuild) {
+      tensor again = n.rebuild->rebuild();
+      for (auto [node, input] : n.rebuild->uses) nodes_[node].call.in[input] = again.reshape(nodes_[node].call.in[input].shape());
+      n.rebuild.reset();
+    }
     if (n.reached) {
       n.reached();
     } else if (n.output->grad.defined()) {

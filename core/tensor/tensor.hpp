@@ -56,6 +56,12 @@ class tensor {
     return t;
   }
 
+  // The whole buffer's bytes freed or allocated again under every view of it (buffer::free_storage:
+  // ZeRO-3's gathered parameters); has_storage is false in between, and the data must not be read.
+  void free_storage() const { buf_->free_storage(); }
+  void restore_storage() const { buf_->restore_storage(); }
+  bool has_storage() const { return buf_ && buf_->data; }
+
   // Shares buffer and offset with `other`: both view the same bytes.
   bool same_storage(const tensor& other) const { return buf_ == other.buf_ && offset_ == other.offset_; }
 

@@ -18,11 +18,11 @@ adamw::adamw(const model& m, const optim_config& o, chunk shard)
       shard_(shard),
       m_(tensor::zeros({int64_t(shard.size)}, mem_category::optimizer_state)),
       v_(tensor::zeros({int64_t(shard.size)}, mem_category::optimizer_state)) {
-  const float* base = m.param_arena().f32();
   int64_t lo = int64_t(shard.begin), hi = lo + int64_t(shard.size);
-  for (auto& p : m.params())
-    if (p.decay) {
-      int64_t b = std::max<int64_t>(p.v->data.f32() - base, lo), e = std::min(p.v->data.f32() - base + p.v->data.numel(), hi);
+  for (size_t i = 0; i < m.params().size(); ++i)
+    if (const parameter& p = m.params()[i]; p.decay) {
+      int64_t at = int64_t(m.param_offset(i));
+      int64_t b = std::max(at, lo), e = std::min(at + p.v->data.numel(), hi);
       if (b < e) decay_ranges_.push_back({b - lo, e - lo});
     }
 }
@@ -48,9 +48,9 @@ void update_range(float* __restrict p, const float* __restrict g, float* __restr
 
 }  // namespace
 
-void adamw::step(double lr, int threads, const tensor* shard_grads) {
+void adamw::step(double lr, int threads, const tensor* shard_grads, const tensor* shard_params) {
   ++t_;
-  float* p = model_->param_arena().f32() + shard_.begin;
+  float* p = shard_params ? shard_params->f32() : model_->param_arena().f32() + shard_.begin;
   const float* g = shard_grads ? shard_grads->f32() : model_->grad_arena().f32() + shard_.begin;
   float *m = m_.f32(), *v = v_.f32();
   adamw_consts k;

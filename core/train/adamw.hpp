@@ -19,9 +19,10 @@ class adamw {
   // Moments and updates for elements [shard.begin, shard.begin + shard.size) of the arena only.
   adamw(const model& m, const optim_config& o, chunk shard);
   // One update with learning rate lr from the gradients currently in the model's arena, or from
-  // `shard_grads` (shard.size) when the shard's gradients live elsewhere (ZeRO-2); the result does
-  // not depend on threads.
-  void step(double lr, int threads = 1, const tensor* shard_grads = nullptr);
+  // `shard_grads` (shard.size) when the shard's gradients live elsewhere (ZeRO-2), of the
+  // parameters in the arena, or in `shard_params` (shard.size) when the model has none (ZeRO-3);
+  // the result does not depend on threads.
+  void step(double lr, int threads = 1, const tensor* shard_grads = nullptr, const tensor* shard_params = nullptr);
   long long steps() const { return t_; }
 
   // The arena elements this instance updates (all of them unless sharded).

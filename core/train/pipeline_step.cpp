@@ -51,7 +51,7 @@ class stage_work final : public pipeline_work {
   }
 
   tensor receive_buffer() override {
-    return tensor({microbatch_, tokens_.dim(1), m_.config().dim}, mem_category::activations);
+    return tensor(m_.hidden_shape(microbatch_, tokens_.dim(1)), mem_category::activations);
   }
 
   double loss_sum = 0;

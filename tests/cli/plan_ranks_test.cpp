@@ -1,5 +1,6 @@
 // `wb plan` of local tensor and pipeline parallel layouts through the real binary: memory per rank
-// in the report and in JSON (plan_version 2, memory_by_rank), time said to be not predicted, and
+// in the report and in JSON (plan_version 2, memory_by_rank), the step split into compute, tp and pp
+// communication and bubble, and
 // each rank's prediction against the peak `wb run --nproc` writes to metrics.jsonl.
 #include <catch2/catch.hpp>
 
@@ -28,7 +29,7 @@ struct plan_profile {
 
 }  // namespace
 
-TEST_CASE("wb plan of a local tp x pp layout prints every rank's memory and says time is not predicted", "[cli][plan][ranks]") {
+TEST_CASE("wb plan of a local tp x pp layout prints every rank's memory and the step's parts", "[cli][plan][ranks]") {
   small_run s;
   plan_profile prof;
   auto text = run_command(prof.env() + wb_cmd("plan small.lua parallel.tp=2 parallel.pp=2"));
@@ -36,16 +37,20 @@ TEST_CASE("wb plan of a local tp x pp layout prints every rank's memory and says
   REQUIRE(text.status == 0);
   CHECK_THAT(text.out, Catch::Contains("memory    per rank, rank 0 (pipeline stage 0 of 2; the most loaded of 4)"));
   CHECK_THAT(text.out, Catch::Contains("ranks     peak per rank (stage): 0 (0) "));
-  CHECK_THAT(text.out, Catch::Contains("step      not predicted for this layout (see the note)"));
-  CHECK_THAT(text.out, Catch::Contains("step time is not predicted for tensor or pipeline parallel on this machine (tp = 2, pp = 2)"));
+  CHECK_THAT(text.out, Catch::Contains("tp comm"));
+  CHECK_THAT(text.out, Catch::Contains("bubble"));
 
   auto js = run_command(prof.env() + wb_cmd("plan small.lua parallel.tp=2 parallel.pp=2 --json"));
   REQUIRE(js.status == 0);
   auto j = nlohmann::json::parse(js.out);
   CHECK(j["plan_version"] == 2);
-  CHECK(j["time_predicted"] == false);
-  CHECK(j["step_time_s"].is_null());
-  CHECK(j["time"].is_null());
+  CHECK(j["time_predicted"] == true);
+  CHECK(j["step_time_s"].get<double>() > 0);
+  CHECK(j["time"]["tp_comm_s"].get<double>() > 0);
+  CHECK(j["time"]["bubble_s"].get<double>() > 0);
+  CHECK(j["step_time_s"].get<double>() == Approx(j["time"]["compute_s"].get<double>() + j["time"]["tp_comm_s"].get<double>() +
+                                                 j["time"]["pp_comm_s"].get<double>() + j["time"]["dp_comm_s"].get<double>() +
+                                                 j["time"]["bubble_s"].get<double>() + j["time"]["optimizer_s"].get<double>()));
   REQUIRE(j["memory_by_rank"].size() == 4);
   for (int r = 0; r < 4; ++r) {
     CHECK(j["memory_by_rank"][r]["rank"] == r);
@@ -61,7 +66,8 @@ TEST_CASE("wb plan of a local tp x pp layout prints every rank's memory and says
 TEST_CASE("wb plan's per-rank peaks match what wb run --nproc measures per rank", "[cli][plan][ranks][pp]") {
   small_run s;
   plan_profile prof;
-  for (const char* layout : {"parallel.pp=2", "parallel.tp=2", "parallel.pp=2 parallel.virtual_stages=2 model.layers=4"}) {
+  for (const char* layout : {"parallel.pp=2", "parallel.tp=2", "parallel.tp=2 parallel.sequence_parallel=true",
+                             "parallel.pp=2 parallel.virtual_stages=2 model.layers=4"}) {
     const int world = 2;  // each layout splits over two ranks
     auto plan = run_command(prof.env() + wb_cmd(std::string("plan small.lua --json ") + layout));
     INFO(layout << "\n" << plan.out);

@@ -14,11 +14,12 @@ using namespace wb::test;
 
 namespace {
 
-double peak_parameter_bytes(const std::string& metrics) {
+double peak_bytes(const std::string& metrics, const char* category) {
   for (auto& j : read_jsonl(metrics))
-    if (j.contains("peak_memory_bytes")) return j["peak_memory_bytes"]["parameters"];
+    if (j.contains("peak_memory_bytes")) return j["peak_memory_bytes"][category];
   return 0;
 }
+double peak_parameter_bytes(const std::string& metrics) { return peak_bytes(metrics, "parameters"); }
 
 }  // namespace
 
@@ -47,6 +48,17 @@ TEST_CASE("wb run --nproc 4 parallel.tp=2 parallel.dp=2 parallel.zero=1 gives th
     CHECK(max_difference(reference, metric_values("resumed/metrics.jsonl", "loss"), 6) < loss_tolerance);
     std::filesystem::remove_all("resumed");
   }
+}
+
+TEST_CASE("wb run --nproc 2 parallel.tp=2 parallel.sequence_parallel=true gives the single-process losses with fewer "
+          "activation bytes per rank", "[cli][run][tp][sequence_parallel]") {
+  small_run s;
+  check_against_one_process("parallel.tp=2 parallel.sequence_parallel=true", "", 2);
+  REQUIRE(run_command(wb_cmd("run small.lua --out plain --nproc 2 parallel.tp=2")).status == 0);
+  double sp = peak_bytes("split/metrics.jsonl", "activations"), plain = peak_bytes("plain/metrics.jsonl", "activations");
+  std::printf("peak activation bytes of rank 0 at tp=2: %.0f with sequence parallel, %.0f without\n", sp, plain);
+  CHECK(sp > 0);
+  CHECK(sp < plain);  // the norms' and residuals' activations are held for half the tokens
 }
 
 TEST_CASE("a checkpoint written by tp=2 resumes in one process and one from one process resumes in tp=2", "[cli][run][tp]") {

@@ -400,3 +400,22 @@ TEST_CASE("every error is reported at once", "[recipe][bad]") {
         "x.lua:5: Invalid 'model.layers' 0: expected an integer >= 1, got 0\n"
         "x.lua:28: Invalid 'optim.lr' \"fast\": expected a number > 0, got a string \"fast\"\n");
 }
+
+TEST_CASE("optimizer offload is refused at its line, not ignored", "[recipe][bad][layout]") {
+  CHECK(check_text(edited("microbatch = 2,", "microbatch = 2, offload = true,")) ==
+        "x.lua:21: Invalid 'parallel.offload' true: expected false, got true\n"
+        "  hint: offloading optimizer states is not implemented yet; use parallel.zero to shard them instead\n");
+}
+
+TEST_CASE("sequence parallel over a sequence tp does not divide", "[recipe][bad][layout]") {
+  CHECK(check_text(edited("microbatch = 2,", "microbatch = 2, tp = 2, sequence_parallel = true,"), {"model.seq_len=255"}) ==
+        "x.lua:21: Invalid 'parallel.sequence_parallel' true: expected false, or a model.seq_len (255) that parallel.tp "
+        "(2) divides, got true\n"
+        "  hint: set sequence_parallel = false or make seq_len a multiple of tp\n");
+}
+
+TEST_CASE("a string where overlap_grad_reduce's boolean belongs, at its line", "[recipe][bad][types]") {
+  CHECK(check_text(edited("microbatch = 2,", "microbatch = 2, overlap_grad_reduce = \"yes\",")) ==
+        "x.lua:21: Invalid 'parallel.overlap_grad_reduce' \"yes\": expected true or false, got a string \"yes\"\n");
+  CHECK(check_text(edited("microbatch = 2,", "microbatch = 2, overlap_grad_reduce = false,")) == "");
+}

@@ -62,17 +62,20 @@ TEST_CASE("a sweep stops between rows when interrupted", "[repl][sweep]") {
   CHECK(sweep_run(s, planner, {{"parallel.microbatch", numbers({1, 2})}}, &stop).empty());
 }
 
-TEST_CASE("a local tensor-parallel row shows its memory and says its time is not predicted", "[repl][sweep]") {
+TEST_CASE("a local tensor-parallel row shows its memory per rank and its step time", "[repl][sweep]") {
   use_test_profile();
   recipe_session s(std::string(WB_SOURCE_DIR) + "/recipes/tiny_llama_cpt.lua");
   session_planner planner;
-  // tp = 2 is a valid recipe (8 heads): memory per rank is planned, time is not (docs/plan.md).
+  // tp = 2 is a valid recipe (8 heads): memory per rank and the step with its all-reduces (docs/plan.md).
   auto rows = sweep_run(s, planner, {{"parallel.tp", numbers({1, 2})}});
   REQUIRE(rows.size() == 2);
   REQUIRE(rows[1].plan);
-  CHECK_FALSE(rows[1].plan->time_predicted);
   CHECK(rows[1].plan->memory_by_rank.size() == 2);
   CHECK(rows[1].plan->memory.total_bytes < rows[0].plan->memory.total_bytes);  // each rank holds half the weights
+  CHECK(rows[1].plan->time.step_s > 0);
+  const plan_time& t = rows[1].plan->time;
+  CHECK(t.step_s == Approx(t.compute_s + t.tp_comm_s + t.pp_comm_s + t.dp_comm_s + t.bubble_s + t.optimizer_s));
+  CHECK(t.bubble_s == 0);  // no pipeline
   std::string table = sweep_table(rows);
-  CHECK_THAT(table, Catch::Contains("not predicted"));
+  CHECK_THAT(table, !Catch::Contains("not predicted"));
 }

@@ -7,6 +7,10 @@
 #include <cmath>
 #include <cstring>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 
 #include "tests/backends/fabric/rank_processes.hpp"
@@ -208,4 +212,40 @@ TEST_CASE("a fabric rank names an unknown provider and the ones offered", "[fabr
     CHECK_THAT(what, Catch::Contains("providers offered here:"));
     CHECK_THAT(what, Catch::Contains("shm"));
   }
+}
+
+// CI once failed with "rank 0 cannot listen on port N: Address already in use": the port was
+// picked free, then taken (by a parallel test's connection) before rank 0 bound it. The listener
+// holds the port from the moment it is chosen; rank 0 accepts on that very socket.
+TEST_CASE("the bootstrap port stays taken from choice until rank 0 accepts on it", "[fabric]") {
+  loopback_listener listener;
+  int other = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(uint16_t(listener.port()));
+  int bound = ::bind(other, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  int bind_errno = errno;
+  ::close(other);
+  CHECK(bound != 0);
+  CHECK(bind_errno == EADDRINUSE);
+
+  fabric_options o = test::loopback_options("tcp");
+  listener.use_in(o);
+  CHECK(o.master_port == listener.port());
+  CHECK(o.listen_fd == listener.fd());
+  run_ranks(2, "tcp", [](fabric_collective& c) {  // rank_processes opens its own listener the same way
+    std::vector<float> v(1001, float(c.rank() + 1));
+    c.all_reduce_sum(v.data(), v.size());
+    expect(v[1000] == 3.0f, fmt::format("got {}", v[1000]));
+  });
+}
+
+TEST_CASE("WB_FABRIC_LISTEN_FD hands rank 0 the launcher's socket", "[fabric]") {
+  ::setenv("WB_FABRIC_LISTEN_FD", "7", 1);
+  CHECK(fabric_options_from_env().listen_fd == 7);
+  ::setenv("WB_FABRIC_LISTEN_FD", "seven", 1);
+  CHECK_THROWS_WITH(fabric_options_from_env(), "Invalid WB_FABRIC_LISTEN_FD=seven: expected an integer from 0 to 1048576");
+  ::unsetenv("WB_FABRIC_LISTEN_FD");
+  CHECK(fabric_options_from_env().listen_fd == -1);
 }

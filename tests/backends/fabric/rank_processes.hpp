@@ -1,7 +1,8 @@
 // Test support: runs a body in N forked processes, one fabric_collective rank each, over loopback,
 // and collects how each process ended (exit code, error text, when). The children never return
 // into Catch2: they _exit with 0 (body finished, rank shut down cleanly) or 1 (an exception; its
-// what() is sent back through a pipe).
+// what() is sent back through a pipe). Rank 0 accepts on a loopback_listener the parent opened, so
+// no other process (tests run in parallel) can take the bootstrap port first.
 #pragma once
 #include <chrono>
 #include <csignal>
@@ -25,12 +26,10 @@ struct rank_outcome {
   double exited_at = 0;   // seconds since the ranks were started
 };
 
-
+// Options for ranks on this machine; rank_processes fills in the bootstrap address and socket.
 inline fabric_options loopback_options(const std::string& provider, double timeout_s = 20) {
   fabric_options o;
   o.provider = provider;
-  o.master_addr = "127.0.0.1";
-  o.master_port = free_loopback_port();
   o.timeout_s = timeout_s;
   o.op_timeout_s = 120;
   o.bootstrap_timeout_s = 30;
@@ -43,8 +42,9 @@ class rank_processes {
   using body = std::function<void(fabric_collective&)>;
   // Starts `world` ranks running `run`; each writes one byte to the ready pipe after `run` calls
   // signal_ready() (or right after construction if it never does).
-  rank_processes(int world, const fabric_options& o, const body& run) : pids_(size_t(world)), pipes_(size_t(world)) {
+  rank_processes(int world, fabric_options o, const body& run) : pids_(size_t(world)), pipes_(size_t(world)) {
     start_ = std::chrono::steady_clock::now();
+    listener_.use_in(o);
     if (::pipe(ready_) != 0) throw std::runtime_error("pipe failed");
     for (int r = 0; r < world; ++r) {
       int p[2];
@@ -142,6 +142,7 @@ class rank_processes {
     static int fd = -1;
     return fd;
   }
+  loopback_listener listener_;
   std::chrono::steady_clock::time_point start_;
   std::vector<pid_t> pids_;
   std::vector<int> pipes_;

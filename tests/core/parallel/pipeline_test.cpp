@@ -8,11 +8,9 @@
 #include <cmath>
 
 #include "tests/support/lm_batch.hpp"
-#include "tests/support/thread_ranks.hpp"
+#include "tests/support/layout_ranks.hpp"
 #include "backends/cpu/cpu_backend.hpp"
 #include "core/parallel/local_collective.hpp"
-#include "core/parallel/rank_layout.hpp"
-#include "core/parallel/sub_collective.hpp"
 #include "core/train/trainer.hpp"
 
 using namespace wb;
@@ -44,17 +42,14 @@ struct run_config {
   bool tied = false;
   int tp = 1, dp = 1, pp = 2, virtual_stages = 1, microbatch = 1, layers = 4, zero = 0;
   recompute_mode rc = recompute_mode::none;
+  bool sequence_parallel = false;
 };
 
 std::pair<tensor, tensor> rows_of_batch(int first, int rows, int step) {
   return wb::test::lm_batch_rows(first, rows, uint32_t(3000 + step % 2), 33, 5);
 }
 
-struct trace {
-  std::vector<double> losses, grad_norms;
-  int64_t params = 0;
-  std::string error;
-};
+using trace = wb::test::rank_trace;
 
 trace single_process(const run_config& rc) {
   trace t;
@@ -72,33 +67,9 @@ trace single_process(const run_config& rc) {
 }
 
 std::vector<trace> run_layout(const run_config& rc) {
-  int world = rc.tp * rc.dp * rc.pp;
-  rank_layout layout = make_rank_layout(rc.tp, rc.dp, rc.pp, world);
-  local_collective_group g(world, std::chrono::seconds(60));
-  std::vector<trace> res(static_cast<size_t>(world));
-  auto errors = wb::test::run_on_thread_ranks(g, [&](int r) {
-    rank_coords me = layout.coords(r);
-    sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200),
-        ppg(g.member(r), layout.pp_group(r), 300);
-    cpu_backend be(1);
-    model m(tiny(rc.family, rc.tied, rc.layers), 11, &tpg, pipeline_stage{me.pp, rc.pp, rc.virtual_stages});
-    trainer_options o = options(rc.microbatch);
-    o.recompute = rc.rc;
-    if (rc.dp > 1) o.data_parallel = &dpg;
-    o.zero = rc.zero;
-    o.pipeline = &ppg;
-    trainer tr(m, be, o);
-    int rows = 8 / rc.dp, first = me.dp * rows;
-    for (int s = 0; s < steps; ++s) {
-      auto [tok, tgt] = rows_of_batch(first, rows, s);
-      step_result sr = tr.step(tok, tgt);
-      res[size_t(r)].losses.push_back(sr.loss);
-      res[size_t(r)].grad_norms.push_back(sr.grad_norm);
-    }
-    res[size_t(r)].params = m.num_params();
-  });
-  for (int r = 0; r < world; ++r) res[size_t(r)].error = errors[size_t(r)];
-  return res;
+  return wb::test::train_on_layout(tiny(rc.family, rc.tied, rc.layers), 11,
+                                   {rc.tp, rc.dp, rc.pp, rc.virtual_stages, rc.zero, rc.rc, rc.sequence_parallel},
+                                   options(rc.microbatch), steps, 8, rows_of_batch);
 }
 
 void check_layout(const run_config& rc) {
@@ -155,6 +126,15 @@ TEST_CASE("pp=2 interleaved with 2 virtual stages trains with the single-process
 TEST_CASE("tp=2 x pp=2 on four thread-ranks trains with the single-process losses", "[parallel][pipeline][train]") {
   run_config rc;
   rc.tp = 2, rc.microbatch = 2;
+  check_layout(rc);
+}
+
+TEST_CASE("tp=2 x pp=2 with sequence parallel passes token blocks between stages and keeps the losses",
+          "[parallel][pipeline][train][sequence_parallel]") {
+  run_config rc;
+  rc.tp = 2, rc.microbatch = 2, rc.sequence_parallel = true;
+  check_layout(rc);
+  rc.family = "gpt", rc.tied = true, rc.virtual_stages = 2;  // positions and the tied head under SP, interleaved
   check_layout(rc);
 }
 

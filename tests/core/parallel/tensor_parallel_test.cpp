@@ -11,11 +11,9 @@
 #include <random>
 
 #include "tests/support/lm_batch.hpp"
-#include "tests/support/thread_ranks.hpp"
+#include "tests/support/layout_ranks.hpp"
 #include "backends/cpu/cpu_backend.hpp"
 #include "core/parallel/local_collective.hpp"
-#include "core/parallel/rank_layout.hpp"
-#include "core/parallel/sub_collective.hpp"
 #include "core/train/trainer.hpp"
 
 using namespace wb;
@@ -65,40 +63,24 @@ std::vector<double> single_process_losses(const std::string& family = "llama") {
   return out;
 }
 
-struct rank_result {
-  std::vector<double> losses, grad_norms;
-  int64_t params = 0;
+struct rank_result : wb::test::rank_trace {
   std::vector<float> attn_norm;  // a replicated parameter after training
-  std::string error;
 };
 
 std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recompute_mode::none, const std::string& family = "llama",
-                                    int zero = 0) {
-  int world = tp * dp;
-  rank_layout layout = make_rank_layout(tp, dp, 1, world);
-  local_collective_group g(world, std::chrono::seconds(60));
-  std::vector<rank_result> res(static_cast<size_t>(world));
-  auto errors = wb::test::run_on_thread_ranks(g, [&](int r) {
-    sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200);
-    cpu_backend be(1);
-    model m(tiny(family), 7, &tpg);
-    trainer_options o = options();
-    o.recompute = rc;
-    o.zero = zero;
-    if (dp > 1) o.data_parallel = &dpg;
-    trainer tr(m, be, o);
-    int rows = 8 / dp, first = layout.coords(r).dp * rows;
-    for (int s = 0; s < steps; ++s) {
-      auto [tok, tgt] = rows_of_batch(first, rows, s);
-      step_result sr = tr.step(tok, tgt);
-      res[size_t(r)].losses.push_back(sr.loss);
-      res[size_t(r)].grad_norms.push_back(sr.grad_norm);
-    }
-    res[size_t(r)].params = m.num_params();
-    const tensor& w = m.param(family == "gpt" ? "layers.1.ln1.w" : "layers.1.attn_norm")->data;
-    res[size_t(r)].attn_norm.assign(w.f32(), w.f32() + w.numel());
-  });
-  for (int r = 0; r < world; ++r) res[size_t(r)].error = errors[size_t(r)];
+                                    int zero = 0, bool sequence_parallel = false) {
+  std::vector<std::vector<float>> norms(size_t(tp * dp));
+  auto traces = wb::test::train_on_layout(
+      tiny(family), 7, {tp, dp, 1, 1, zero, rc, sequence_parallel}, options(), steps, 8, rows_of_batch,
+      [&](int r, const model& m, wb::test::rank_trace&) {
+        const tensor& w = m.param(family == "gpt" ? "layers.1.ln1.w" : "layers.1.attn_norm")->data;
+        norms[size_t(r)].assign(w.f32(), w.f32() + w.numel());
+      });
+  std::vector<rank_result> res;
+  for (size_t r = 0; r < traces.size(); ++r) {
+    res.push_back({traces[r]});
+    res.back().attn_norm = norms[r];
+  }
   return res;
 }
 
@@ -180,4 +162,37 @@ TEST_CASE("GPT at tp=2: split biases, replicated position embedding and row-para
   // replicated on both ranks: 2 LayerNorms (w, b) and the two row-parallel biases per layer, ln_f, wpe
   int64_t full = param_count(c), replicated = c.layers * 6 * c.dim + 2 * c.dim + c.seq_len * c.dim;
   CHECK(res[0].params + res[1].params - replicated == full);
+}
+
+// Sequence parallel (Korthikanti et al. 2022): the residual stream split by tokens over the tp
+// group, gathers and reduce-scatters in place of the all-reduces, the replicated parameters'
+// gradients summed over the group. check_against holds the losses and norms to the single process
+// and the replicated norm weights bit-identical across the tp group (a missing sum would drift them).
+TEST_CASE("tp=2 with sequence parallel keeps the single-process losses, Llama and GPT, with full recomputation too",
+          "[parallel][train][sequence_parallel]") {
+  auto single = single_process_losses();
+  check_against(single, run_layout(2, 1, recompute_mode::none, "llama", 0, true), 2);
+  check_against(single, run_layout(2, 1, recompute_mode::full, "llama", 0, true), 2);
+  auto single_gpt = single_process_losses("gpt");
+  check_against(single_gpt, run_layout(2, 1, recompute_mode::none, "gpt", 0, true), 2);
+}
+
+TEST_CASE("tp=2 x dp=2 with sequence parallel and ZeRO-1 or ZeRO-2 keeps the single-process losses",
+          "[parallel][train][sequence_parallel][zero]") {
+  auto single = single_process_losses();
+  check_against(single, run_layout(2, 2, recompute_mode::none, "llama", 1, true), 2);
+  check_against(single, run_layout(2, 2, recompute_mode::selective, "llama", 2, true), 2);
+  auto single_gpt = single_process_losses("gpt");
+  check_against(single_gpt, run_layout(2, 2, recompute_mode::none, "gpt", 2, true), 2);
+}
+
+TEST_CASE("a sequence-parallel model refuses a sequence the tp group does not divide", "[parallel][sequence_parallel]") {
+  local_collective_group g(2);
+  model m(tiny(), 1, &g.member(0));
+  m.set_sequence_parallel(true);
+  cpu_backend be(1);
+  tape tp(be);
+  tensor t15({2, 15}, mem_category::activations, dtype::i32), g15({2, 15}, mem_category::activations, dtype::i32);
+  for (int64_t i = 0; i < 30; ++i) t15.i32()[i] = 1, g15.i32()[i] = 2;
+  CHECK_THROWS_WITH(m.loss(tp, t15, g15), Catch::Contains("multiple of parallel.tp"));
 }

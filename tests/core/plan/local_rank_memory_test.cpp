@@ -3,7 +3,7 @@
 // (memory_scope), as each rank process has one, over local collectives; one real training step
 // (forward, backward, AdamW) per layout, each rank's peak total against local_rank_memory's.
 // Issues 6/7 set the bound: within 5% per rank for tp=2, pp=2 (1F1B), pp=2 interleaved (v=2),
-// tp=2 x pp=2 and dp=2 x pp=2 (ZeRO-1 within stages) on the tiny model.
+// tp=2 x pp=2 and dp=2 x pp=2 (ZeRO-1 within stages), dp=2 with ZeRO-2 and ZeRO-3, on the tiny model.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -48,6 +48,7 @@ struct layout_case {
   model_config model;
   int tp, dp, pp, virtual_stages, microbatch, global_batch, zero;
   const char* recompute;
+  bool sequence_parallel = false;
 };
 
 plan_layout plan_layout_of(const layout_case& k) {
@@ -56,6 +57,7 @@ plan_layout plan_layout_of(const layout_case& k) {
   l.microbatch = k.microbatch, l.global_batch = k.global_batch;
   l.microbatches = k.global_batch / (k.microbatch * k.dp);
   l.recompute = k.recompute;
+  l.sequence_parallel = k.sequence_parallel;
   return l;
 }
 
@@ -75,6 +77,7 @@ std::vector<double> measured_peaks(const layout_case& k) {
         ppg(g.member(r), layout.pp_group(r), 300);
     cpu_backend be(1);
     model m(k.model, 1, &tpg, pipeline_stage{me.pp, k.pp, k.virtual_stages});
+    m.set_sequence_parallel(k.sequence_parallel);
     trainer_options o;
     o.optim.lr = 1e-3, o.optim.lr_min = 1e-4, o.optim.schedule = "cosine", o.optim.clip = 1.0;
     o.total_steps = 10;
@@ -101,7 +104,7 @@ std::vector<double> measured_peaks(const layout_case& k) {
   return peaks;
 }
 
-double check_case(const layout_case& k) {
+double check_case(const layout_case& k, double bound = 0.05) {
   plan_layout l = plan_layout_of(k);
   std::vector<plan_memory> predicted = local_memory_by_rank(k.model, l, 64e9);
   std::vector<double> measured = measured_peaks(k);
@@ -113,7 +116,7 @@ double check_case(const layout_case& k) {
     std::printf("%-34s rank %zu (stage %d)  predicted %8.2f MiB  measured %8.2f MiB  error %+6.2f%%\n", k.name, r,
                 predicted[r].stage, predicted[r].total_bytes / 1048576.0, measured[r] / 1048576.0, 100 * err);
     INFO(k.name << " rank " << r);
-    CHECK(std::abs(err) <= 0.05);
+    CHECK(std::abs(err) <= bound);
   }
   return worst;
 }
@@ -136,6 +139,38 @@ TEST_CASE("Predicted per-rank peaks are within 5% of each thread-rank's accounti
   };
   double worst = 0;
   for (auto& k : cases) worst = std::max(worst, check_case(k));
+  std::printf("worst error %.2f%%\n", 100 * worst);
+}
+
+TEST_CASE("Predicted per-rank peaks are within 5% under sequence parallel", "[plan][memory][ranks][sequence_parallel]") {
+  model_config tiny = tiny_model();
+  const layout_case cases[] = {
+      {"tp=2 sp", tiny, 2, 1, 1, 1, 4, 8, 0, "none", true},
+      {"tp=2 sp selective", tiny, 2, 1, 1, 1, 4, 8, 0, "selective", true},
+      {"tp=2 sp full", tiny, 2, 1, 1, 1, 4, 8, 0, "full", true},
+      {"tp=2 x pp=2 sp", tiny, 2, 1, 2, 1, 2, 8, 0, "none", true},
+      {"gpt tied bf16 tp=2 x pp=2 sp", with(gpt_model(), "bf16", true), 2, 1, 2, 1, 2, 8, 0, "none", true},
+      {"gpt fp32 tp=2 sp", gpt_model(), 2, 1, 1, 1, 4, 8, 0, "none", true},
+  };
+  double worst = 0;
+  for (auto& k : cases) worst = std::max(worst, check_case(k));
+  std::printf("worst error %.2f%%\n", 100 * worst);
+}
+
+TEST_CASE("Predicted per-rank peaks are within 0.5% for dp=2 with ZeRO-2 and ZeRO-3, their buckets and gathered layer counted", "[plan][memory][ranks][zero]") {
+  // Two microbatches per rank: the gradient shard accumulates, each layer is gathered twice. Bound
+  // 0.5%: counting whole gradients and parameters as ZeRO-1 does is 0.9-5.1% off on these rows
+  // (activations dominate the tiny model), so the buckets are what this checks.
+  model_config tiny = tiny_model();
+  const layout_case cases[] = {
+      {"dp=2 ZeRO-2", tiny, 1, 2, 1, 1, 2, 8, 2, "none"},
+      {"dp=2 ZeRO-3", tiny, 1, 2, 1, 1, 2, 8, 3, "none"},
+      {"dp=2 ZeRO-3 full", tiny, 1, 2, 1, 1, 2, 8, 3, "full"},
+      {"tp=2 x dp=2 ZeRO-3", tiny, 2, 2, 1, 1, 2, 8, 3, "none"},
+      {"gpt tied bf16 dp=2 ZeRO-3", with(gpt_model(), "bf16", true), 1, 2, 1, 1, 2, 8, 3, "none"},
+  };
+  double worst = 0;
+  for (auto& k : cases) worst = std::max(worst, check_case(k, 0.005));
   std::printf("worst error %.2f%%\n", 100 * worst);
 }
 

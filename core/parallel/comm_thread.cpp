@@ -1,0 +1,68 @@
+// comm_thread: a mutex-guarded queue and one worker.
+#include "core/parallel/comm_thread.hpp"
+
+namespace wb {
+
+comm_thread::comm_thread() : thread_([this] { loop(); }) {}
+
+comm_thread::~comm_thread() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    jobs_.clear();
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void comm_thread::post(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error_) return;  // the queue stopped; wait() reports why
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_all();
+}
+
+void comm_thread::wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return jobs_.empty() && !running_; });
+  if (error_) std::rethrow_exception(error_);
+}
+
+void comm_thread::wait_pending_at_most(size_t n) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this, n] { return jobs_.size() + (running_ ? 1 : 0) <= n; });
+}
+
+void comm_thread::abandon() {
+  std::unique_lock<std::mutex> lock(mu_);
+  jobs_.clear();
+  cv_.wait(lock, [this] { return !running_; });
+  error_ = nullptr;
+}
+
+void comm_thread::loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+    if (stop_) return;
+    std::function<void()> job = std::move(jobs_.front());
+    jobs_.pop_front();
+    running_ = true;
+    lock.unlock();
+    std::exception_ptr failed;
+    try {
+      job();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    job = nullptr;  // release what the job held (a bucket's tensor) before waking wait()
+    lock.lock();
+    running_ = false;
+    if (failed && !error_) error_ = failed, jobs_.clear();
+    cv_.notify_all();
+  }
+}
+
+}  // namespace wb

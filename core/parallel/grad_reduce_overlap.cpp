@@ -1,0 +1,112 @@
+// grad_reduce_overlap: the buckets (layers merged from the top down), the hooks that post them, and
+// the jobs the comm thread runs.
+#include "core/parallel/grad_reduce_overlap.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "core/parallel/data_parallel.hpp"
+#include "core/parallel/zero2.hpp"
+
+namespace wb {
+
+namespace {
+
+// "layers.12.attn.wq" -> 12; -1 for parameters outside the layers (zero2.cpp reads names alike).
+int layer_of(const std::string& name) {
+  if (name.rfind("layers.", 0) != 0) return -1;
+  return std::stoi(name.substr(7));
+}
+
+}  // namespace
+
+bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline) {
+  return dp && dp->world() > 1 && !m.tensor_parallel() && !(pipeline && pipeline->world() > 1) && !m.stage().split();
+}
+
+std::vector<chunk> shard_parts_of(chunk range, int64_t P, int world) {
+  std::vector<chunk> parts;
+  const size_t lo = range.begin, hi = lo + range.size;
+  for (int r = 0; r < world; ++r) {
+    chunk s = chunk_range(size_t(P), world, r);
+    size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
+    parts.push_back({begin - lo, end - begin});
+  }
+  return parts;
+}
+
+grad_reduce_overlap::grad_reduce_overlap(model& m, collective& dp, int zero, size_t min_bucket_bytes)
+    : model_(&m), dp_(&dp), zero_(zero) {
+  if (zero != 0 && zero != 1)
+    throw std::invalid_argument(fmt::format("grad_reduce_overlap: ZeRO stage {} (0 or 1 here; ZeRO-2 reduces its own buckets)", zero));
+  // Each layer's range of the arena (its parameters follow each other: param_layout order).
+  std::vector<chunk> layers;
+  const float* arena = m.param_arena().f32();
+  for (const parameter& p : m.params()) {
+    chunk at{size_t(p.v->data.f32() - arena), size_t(p.v->data.numel())};
+    int l = layer_of(p.name);
+    if (l < 0) {
+      if (!outer_.empty() && outer_.back().begin + outer_.back().size == at.begin) outer_.back().size += at.size;
+      else outer_.push_back(at);
+      continue;
+    }
+    if (size_t(l) >= layers.size()) layers.resize(size_t(l) + 1, chunk{0, 0});
+    chunk& c = layers[size_t(l)];
+    if (c.size == 0) c = at;
+    else if (c.begin + c.size == at.begin) c.size += at.size;
+    else throw std::logic_error(fmt::format("grad_reduce_overlap: parameter '{}' is not next to the rest of its layer", p.name));
+  }
+  // From the last layer down (backward's order), merging while a bucket is under the minimum and the
+  // next layer lies just below it in the arena.
+  for (int l = int(layers.size()) - 1; l >= 0; --l) {
+    const chunk& c = layers[size_t(l)];
+    if (c.size == 0) continue;
+    bool merge = !layer_buckets_.empty() && layer_buckets_.back().size * sizeof(float) < min_bucket_bytes &&
+                 c.begin + c.size == layer_buckets_.back().begin;
+    if (merge) {
+      layer_buckets_.back().begin = c.begin, layer_buckets_.back().size += c.size;
+      posted_after_.back() = l;
+    } else {
+      layer_buckets_.push_back(c);
+      posted_after_.push_back(l);
+    }
+  }
+  hooks_.finished = [this](int l) {
+    for (size_t i = 0; i < posted_after_.size(); ++i)
+      if (posted_after_[i] == l) post(layer_buckets_[i]);
+  };
+}
+
+std::vector<chunk> grad_reduce_overlap::buckets() const {
+  std::vector<chunk> out = layer_buckets_;
+  out.insert(out.end(), outer_.begin(), outer_.end());
+  return out;
+}
+
+void grad_reduce_overlap::post(chunk range) {
+  float* data = model_->grad_arena().f32() + range.begin;
+  if (zero_ == 0) {
+    comm_.post([this, data, range] { dp_->all_reduce_sum(data, range.size); });
+  } else {
+    std::vector<chunk> parts = shard_parts_of(range, model_->num_params(), dp_->world());
+    comm_.post([this, data, parts] { reduce_scatter_parts(*dp_, data, parts); });
+  }
+}
+
+void grad_reduce_overlap::end_backward() {
+  for (const chunk& c : outer_) post(c);
+}
+
+double grad_reduce_overlap::finish_all_reduce(double local_loss) {
+  comm_.wait();
+  return average_summed_gradients(*dp_, model_->grad_arena(), local_loss);
+}
+
+zero1_gradients grad_reduce_overlap::finish_reduce_scatter(double local_loss, int threads, const std::vector<chunk>& uncounted) {
+  comm_.wait();
+  return zero1_average_shard(*dp_, model_->grad_arena(), local_loss, threads, uncounted);
+}
+
+}  // namespace wb

@@ -1,0 +1,81 @@
+// Data parallel's gradient reduction overlapped with backward, as PyTorch DDP's reducer (Li et al.
+// 2020, "PyTorch Distributed: Experiences on Accelerating Data Parallel Training", section 3.2:
+// bucketed all-reduce launched as each bucket's gradients become ready, no_sync for accumulation)
+// and Megatron-LM's distributed optimizer (overlap_grad_reduce: a bucket's reduce-scatter starts
+// once backward has produced all its gradients). Earlier microbatches of a step only accumulate; on
+// the last one, when backward leaves layer l the gradients of layer l's parameters are final
+// (layer_hooks), so the bucket ending at layer l is handed to a comm_thread, which all-reduces it
+// (ZeRO-0) or reduce-scatters it into the ranks' shards (ZeRO-1) while the main thread continues
+// backward. The parameters outside the layers (embedding, final norm, output layer; a tied
+// embedding is written first by the head and last by the lookup) are one bucket per contiguous
+// range, posted after backward. finish_* waits for all, then averages as the synchronous path does.
+//
+// Same result as the synchronous path: each element is the same sum of the same rank values. With
+// two ranks that sum is one addition, so the losses are bit-identical; with more, the collective's
+// order over the ranks may differ with the message size (fp32 rounding).
+//
+// Only when nothing else uses the collective during backward: tensor parallel (all-reduces inside
+// backward on a sub-collective of the same endpoint) and pipeline parallel (sends between stages)
+// keep the synchronous path; the trainer decides (overlap_grad_reduce_applies).
+#pragma once
+#include <vector>
+
+#include "core/model/model.hpp"
+#include "core/parallel/collective.hpp"
+#include "core/parallel/comm_thread.hpp"
+#include "core/parallel/zero1.hpp"
+#include "core/tensor/tape.hpp"
+
+namespace wb {
+
+// Adjacent layers merge into one bucket until it holds at least this many bytes: over libfabric shm
+// with two ranks a 1 MiB all-reduce already reaches 4.6 GB/s bus bandwidth, within 20% of the 4 MiB
+// peak (docs/benchmarks.md, "Collectives", 2026-11-23), so larger buckets only delay the first
+// reduction. PyTorch DDP's first bucket is 1 MiB for the same reason (bucket_cap_mb, first bucket
+// "dist._DEFAULT_FIRST_BUCKET_BYTES").
+constexpr size_t overlap_min_bucket_bytes = size_t(1) << 20;
+
+// True when the overlap is safe and useful: data parallel over more than one rank, no tensor
+// parallel (the model's tp all-reduces run inside backward) and no pipeline (stage transfers).
+bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline);
+
+// Each rank's part of an arena range: the overlap of its ZeRO-1 shard chunk_range(P, world, r) with
+// it, relative to the range's start (reduce_scatter_parts' parts).
+std::vector<chunk> shard_parts_of(chunk range, int64_t P, int world);
+
+class grad_reduce_overlap {
+ public:
+  // zero: 0 (all-reduce each bucket) or 1 (reduce-scatter each bucket into the shards). dp and m
+  // must outlive this. No collective call.
+  grad_reduce_overlap(model& m, collective& dp, int zero, size_t min_bucket_bytes = overlap_min_bucket_bytes);
+  grad_reduce_overlap(const grad_reduce_overlap&) = delete;
+  grad_reduce_overlap& operator=(const grad_reduce_overlap&) = delete;
+
+  // Set on the last microbatch's tape before its forward pass.
+  const layer_hooks& hooks() const { return hooks_; }
+  // After the last microbatch's backward: posts the outer buckets.
+  void end_backward();
+  // Then, waiting for every bucket: what average_gradients (zero 0) or zero1_reduce_gradients
+  // (zero 1) return. Collective; rethrows a comm-thread failure (collective_error naming the rank).
+  double finish_all_reduce(double local_loss);
+  zero1_gradients finish_reduce_scatter(double local_loss, int threads, const std::vector<chunk>& uncounted);
+  // The caller failed mid-step: stop reducing and forget the comm thread's outcome.
+  void abandon() { comm_.abandon(); }
+
+  // The buckets in the order backward posts them (arena ranges; the layer buckets first).
+  std::vector<chunk> buckets() const;
+
+ private:
+  void post(chunk range);
+
+  model* model_;
+  collective* dp_;
+  int zero_;
+  std::vector<chunk> layer_buckets_;  // from the last layer down
+  std::vector<int> posted_after_;     // layer_buckets_[i] is posted when backward leaves this layer
+  std::vector<chunk> outer_;
+  layer_hooks hooks_;
+  comm_thread comm_;  // last: its destructor runs first, while the rest is still alive
+};
+
+}  // namespace wb

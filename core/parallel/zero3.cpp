@@ -1,0 +1,130 @@
+// ZeRO-3's gathered buffers: which arena ranges they are, when they hold the parameters, and the
+// ring that gathers a range from the ranks' shards.
+#include "core/parallel/zero3.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace wb {
+
+namespace {
+
+// Tag of the gather ring's messages (collective.hpp's user space; nothing else in a training step
+// sends with it: train_run uses 0x7a31-0x7a33, zero2 0x7a40, pipeline_step its own).
+constexpr uint32_t gather_tag = 0x7a50;
+
+// "layers.12.attn.wq" -> 12; -1 for parameters outside the layers.
+int layer_of(const std::string& name) {
+  if (name.rfind("layers.", 0) != 0) return -1;
+  return std::stoi(name.substr(7));
+}
+
+}  // namespace
+
+void all_gather_parts(collective& c, float* data, const std::vector<chunk>& parts) {
+  const int world = c.world(), me = c.rank();
+  if (int(parts.size()) != world)
+    throw std::invalid_argument(fmt::format("all_gather_parts: {} parts for {} ranks", parts.size(), world));
+  const int next = (me + 1) % world, prev = (me + world - 1) % world;
+  // Step k: pass on part (me - k), which arrived in the step before (or is this rank's own), and
+  // receive part (me - k - 1) from prev. After world - 1 steps every part has visited every rank.
+  for (int k = 0; k + 1 < world; ++k) {
+    const chunk& out = parts[size_t((me - k + 2 * world) % world)];
+    const chunk& in = parts[size_t((me - k - 1 + 2 * world) % world)];
+    c.send_recv({{true, data + out.begin, out.size * sizeof(float), next, gather_tag},
+                 {false, data + in.begin, in.size * sizeof(float), prev, gather_tag}});
+  }
+}
+
+zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& inner)
+    : model_(&m), dp_(&dp), shard_(zero1_shard(dp, m.num_params())),
+      shard_params_({int64_t(shard_.size)}, mem_category::parameters) {
+  if (m.stage().split())
+    throw std::invalid_argument("ZeRO-3 with pipeline parallel is not implemented; use parallel.zero = 1");
+  const float* arena = m.param_arena().f32();
+  std::memcpy(shard_params_.f32(), arena + shard_.begin, shard_.size * sizeof(float));
+  // The buckets: a layer's parameters, or a contiguous run of outer ones (param_layout order).
+  const auto& params = m.params();
+  std::vector<int> bucket_of(params.size());  // layer l: l; outer bucket j: -1 - j
+  for (size_t i = 0; i < params.size(); ++i) {
+    chunk at{m.param_offset(i), size_t(params[i].v->data.numel())};
+    int l = layer_of(params[i].name);
+    bucket* b = nullptr;
+    if (l >= 0) {
+      if (size_t(l) >= layers_.size()) layers_.resize(size_t(l) + 1);
+      b = &layers_[size_t(l)];
+      bucket_of[i] = l;
+    } else {
+      if (outer_.empty() || outer_.back().range.begin + outer_.back().range.size != at.begin) outer_.emplace_back().range = at;
+      else outer_.back().range.size += at.size;
+      bucket_of[i] = -int(outer_.size());
+      continue;
+    }
+    if (b->range.size == 0) b->range = at;
+    else if (b->range.begin + b->range.size == at.begin) b->range.size += at.size;
+    else throw std::logic_error(fmt::format("ZeRO-3: parameter '{}' is not next to the rest of its layer", params[i].name));
+  }
+  for (bucket& b : outer_) {  // gathered for the run: filled from the arena while it is still here
+    b.gathered = tensor({int64_t(b.range.size)}, mem_category::parameters);
+    std::memcpy(b.gathered.f32(), arena + b.range.begin, b.range.size * sizeof(float));
+  }
+  for (bucket& b : layers_) {
+    b.gathered = tensor({int64_t(b.range.size)}, mem_category::parameters);
+    b.gathered.free_storage();
+  }
+  m.drop_param_arena();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const bucket& b = bucket_of[i] >= 0 ? layers_[size_t(bucket_of[i])] : outer_[size_t(-bucket_of[i] - 1)];
+    size_t at = m.param_offset(i) - b.range.begin, n = size_t(params[i].v->data.numel());
+    params[i].v->data = b.gathered.slice(int64_t(at), int64_t(at + n)).reshape(params[i].v->data.shape());
+  }
+  hooks_.before_forward = [this](int l) { gather(layers_.at(size_t(l))); };
+  hooks_.after_forward = [this](int l) { release(layers_.at(size_t(l))); };
+  hooks_.entered = [this, &inner](int l) {
+    gather(layers_.at(size_t(l)));
+    if (inner.entered) inner.entered(l);
+  };
+  hooks_.finished = [this, &inner](int l) {
+    if (inner.finished) inner.finished(l);
+    release(layers_.at(size_t(l)));
+  };
+}
+
+std::vector<chunk> zero3_parameters::parts_of(chunk range) const {
+  std::vector<chunk> parts;
+  const size_t lo = range.begin, hi = lo + range.size;
+  for (int r = 0; r < dp_->world(); ++r) {
+    chunk s = chunk_range(size_t(model_->num_params()), dp_->world(), r);
+    size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
+    parts.push_back({begin - lo, end - begin});
+  }
+  return parts;
+}
+
+void zero3_parameters::gather(const bucket& b) const {
+  b.gathered.restore_storage();
+  std::vector<chunk> parts = parts_of(b.range);
+  const chunk& mine = parts[size_t(dp_->rank())];
+  float* d = b.gathered.f32();
+  std::memcpy(d + mine.begin, shard_params_.f32() + (b.range.begin + mine.begin - shard_.begin), mine.size * sizeof(float));
+  all_gather_parts(*dp_, d, parts);
+}
+
+void zero3_parameters::gather_outer() {
+  for (const bucket& b : outer_) gather(b);
+}
+
+void zero3_parameters::gather_all(float* whole) const {
+  std::memcpy(whole + shard_.begin, shard_params_.f32(), shard_.size * sizeof(float));
+  dp_->all_gather(whole, size_t(model_->num_params()));
+}
+
+void zero3_parameters::load(const float* whole) {
+  std::memcpy(shard_params_.f32(), whole + shard_.begin, shard_.size * sizeof(float));
+  for (const bucket& b : outer_) std::memcpy(b.gathered.f32(), whole + b.range.begin, b.range.size * sizeof(float));
+}
+
+}  // namespace wb

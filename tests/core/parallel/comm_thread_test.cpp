@@ -1,0 +1,56 @@
+// comm_thread: jobs run in posting order on another thread, wait() returns when all ran, and a
+// failed job's collective_error (type, message and rank) comes back from wait() while the jobs
+// posted after it are dropped.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/parallel/collective.hpp"
+#include "core/parallel/comm_thread.hpp"
+
+using namespace wb;
+
+TEST_CASE("comm_thread runs jobs in posting order on a thread of its own", "[parallel][overlap]") {
+  comm_thread c;
+  std::vector<int> order;  // written by the comm thread only, read after wait()
+  std::thread::id ran_on;
+  for (int i = 0; i < 50; ++i)
+    c.post([&order, &ran_on, i] { order.push_back(i), ran_on = std::this_thread::get_id(); });
+  c.wait();
+  REQUIRE(order.size() == 50);
+  for (int i = 0; i < 50; ++i) CHECK(order[size_t(i)] == i);
+  CHECK(ran_on != std::this_thread::get_id());
+}
+
+TEST_CASE("comm_thread hands a job's collective_error to wait() and drops the later jobs", "[parallel][overlap]") {
+  comm_thread c;
+  std::atomic<int> after{0};
+  c.post([] { throw collective_error("rank 1 stopped responding (no heartbeat for 30 s)", 1); });
+  c.post([&after] { ++after; });
+  int rank = -2;
+  std::string what;
+  try {
+    c.wait();
+  } catch (const collective_error& e) {
+    rank = e.rank, what = e.what();
+  }
+  CHECK(rank == 1);
+  CHECK(what == "rank 1 stopped responding (no heartbeat for 30 s)");
+  CHECK(after == 0);
+  CHECK_THROWS_AS(c.wait(), collective_error);  // the collective stays broken
+  c.post([&after] { ++after; });
+  CHECK_THROWS_AS(c.wait(), collective_error);
+  CHECK(after == 0);
+}
+
+TEST_CASE("comm_thread abandon drops the queue and forgets the outcome", "[parallel][overlap]") {
+  comm_thread c;
+  c.post([] { throw collective_error("deadline", 0); });
+  c.abandon();
+  int ran = 0;
+  c.post([&ran] { ++ran; });
+  c.wait();
+  CHECK(ran == 1);
+}
