@@ -88,18 +88,8 @@ TEST_CASE("a checkpoint written by dp=2 with ZeRO-1 resumes in dp=1 and one writ
   REQUIRE(run_command(wb_cmd("run small.lua --out dp2 --nproc 2 parallel.dp=2 parallel.zero=1 checkpoint.every=6")).status == 0);
   REQUIRE(run_command(wb_cmd("run small.lua --out dp1 checkpoint.every=6")).status == 0);
 
-  auto to_one = run_command(wb_cmd("run small.lua --out to1 --resume dp2/checkpoints/step-00000006"));
-  INFO(to_one.out);
-  REQUIRE(to_one.status == 0);
-  CHECK_THAT(to_one.out, Catch::Contains("resumed from step 6"));
-  CHECK(max_difference(reference, losses("to1/metrics.jsonl"), 6) < loss_tolerance);
-
-  auto to_two = run_command(
-      wb_cmd("run small.lua --out to2 --nproc 2 parallel.dp=2 parallel.zero=1 --resume dp1/checkpoints/step-00000006"));
-  INFO(to_two.out);
-  REQUIRE(to_two.status == 0);
-  CHECK_THAT(to_two.out, Catch::Contains("resumed from step 6"));
-  CHECK(max_difference(reference, losses("to2/metrics.jsonl"), 6) < loss_tolerance);
+  check_resumed_run("to1", "--resume dp2/checkpoints/step-00000006", reference);
+  check_resumed_run("to2", "--nproc 2 parallel.dp=2 parallel.zero=1 --resume dp1/checkpoints/step-00000006", reference);
 }
 
 TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's line", "[cli][run][dp]") {

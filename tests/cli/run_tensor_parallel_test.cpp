@@ -40,14 +40,8 @@ TEST_CASE("wb run --nproc 4 parallel.tp=2 parallel.dp=2 parallel.zero=1 gives th
   CHECK(manifest["layout"]["zero"] == 1);  // the optimizer was sharded, and the checkpoint holds it whole
   CHECK(manifest["layout"]["tp"] == 2);
   auto reference = metric_values("one/metrics.jsonl", "loss");
-  for (const char* layout : {"", "--nproc 2 parallel.tp=2"}) {
-    auto resumed = run_command(wb_cmd(fmt::format("run small.lua --out resumed {} --resume split/checkpoints/step-00000006", layout)));
-    INFO(layout << "\n" << resumed.out);
-    REQUIRE(resumed.status == 0);
-    CHECK_THAT(resumed.out, Catch::Contains("resumed from step 6"));
-    CHECK(max_difference(reference, metric_values("resumed/metrics.jsonl", "loss"), 6) < loss_tolerance);
-    std::filesystem::remove_all("resumed");
-  }
+  check_resumed_run("resumed1", "--resume split/checkpoints/step-00000006", reference);
+  check_resumed_run("resumed2", "--nproc 2 parallel.tp=2 --resume split/checkpoints/step-00000006", reference);
 }
 
 TEST_CASE("wb run --nproc 2 parallel.tp=2 parallel.sequence_parallel=true gives the single-process losses with fewer "
@@ -68,15 +62,6 @@ TEST_CASE("a checkpoint written by tp=2 resumes in one process and one from one 
   REQUIRE(run_command(wb_cmd("run small.lua --out tp2 --nproc 2 parallel.tp=2 checkpoint.every=6")).status == 0);
   REQUIRE(run_command(wb_cmd("run small.lua --out tp1 checkpoint.every=6")).status == 0);
 
-  auto to_one = run_command(wb_cmd("run small.lua --out to1 --resume tp2/checkpoints/step-00000006"));
-  INFO(to_one.out);
-  REQUIRE(to_one.status == 0);
-  CHECK_THAT(to_one.out, Catch::Contains("resumed from step 6"));
-  CHECK(max_difference(reference, metric_values("to1/metrics.jsonl", "loss"), 6) < loss_tolerance);
-
-  auto to_two = run_command(wb_cmd("run small.lua --out to2 --nproc 2 parallel.tp=2 --resume tp1/checkpoints/step-00000006"));
-  INFO(to_two.out);
-  REQUIRE(to_two.status == 0);
-  CHECK_THAT(to_two.out, Catch::Contains("resumed from step 6"));
-  CHECK(max_difference(reference, metric_values("to2/metrics.jsonl", "loss"), 6) < loss_tolerance);
+  check_resumed_run("to1", "--resume tp2/checkpoints/step-00000006", reference);
+  check_resumed_run("to2", "--nproc 2 parallel.tp=2 --resume tp1/checkpoints/step-00000006", reference);
 }

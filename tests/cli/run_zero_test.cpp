@@ -63,12 +63,7 @@ TEST_CASE("wb run --nproc 2 parallel.zero=2 gives the single-process losses, a l
   }
   auto manifest = nlohmann::json::parse(std::ifstream("split/checkpoints/step-00000006/manifest.json"));
   CHECK(manifest["layout"]["zero"] == 2);
-  auto resumed = run_command(wb_cmd("run small.lua --out resumed --resume split/checkpoints/step-00000006 " + deeper));
-  INFO(resumed.out);
-  REQUIRE(resumed.status == 0);
-  CHECK_THAT(resumed.out, Catch::Contains("resumed from step 6"));
-  CHECK(max_difference(metric_values("one/metrics.jsonl", "loss"), metric_values("resumed/metrics.jsonl", "loss"), 6) <
-        loss_tolerance);
+  check_resumed_run("resumed", "--resume split/checkpoints/step-00000006 " + deeper, metric_values("one/metrics.jsonl", "loss"));
 }
 
 TEST_CASE("wb run --nproc 4 parallel.tp=2 parallel.dp=2 parallel.zero=2 gives the single-process losses", "[cli][run][tp][zero]") {
@@ -102,20 +97,10 @@ TEST_CASE("wb run --nproc 2 parallel.zero=3 gives the single-process losses, a l
   }
   auto manifest = nlohmann::json::parse(std::ifstream("split/checkpoints/step-00000006/manifest.json"));
   CHECK(manifest["layout"]["zero"] == 3);
-  auto resumed = run_command(wb_cmd("run small.lua --out resumed --resume split/checkpoints/step-00000006 " + deeper));
-  INFO(resumed.out);
-  REQUIRE(resumed.status == 0);
-  CHECK_THAT(resumed.out, Catch::Contains("resumed from step 6"));
-  CHECK(max_difference(metric_values("one/metrics.jsonl", "loss"), metric_values("resumed/metrics.jsonl", "loss"), 6) <
-        loss_tolerance);
+  check_resumed_run("resumed", "--resume split/checkpoints/step-00000006 " + deeper, metric_values("one/metrics.jsonl", "loss"));
   // And the other way: one process's checkpoint resumed by two ZeRO-3 ranks.
-  auto sharded = run_command(wb_cmd("run small.lua --out sharded --nproc 2 parallel.dp=2 parallel.zero=3 --resume "
-                                    "one/checkpoints/step-00000006 " + deeper));
-  INFO(sharded.out);
-  REQUIRE(sharded.status == 0);
-  CHECK_THAT(sharded.out, Catch::Contains("resumed from step 6"));
-  CHECK(max_difference(metric_values("one/metrics.jsonl", "loss"), metric_values("sharded/metrics.jsonl", "loss"), 6) <
-        loss_tolerance);
+  check_resumed_run("sharded", "--nproc 2 parallel.dp=2 parallel.zero=3 --resume one/checkpoints/step-00000006 " + deeper,
+                    metric_values("one/metrics.jsonl", "loss"));
 }
 
 TEST_CASE("wb run --nproc 4 parallel.tp=2 parallel.dp=2 parallel.zero=3 gives the single-process losses", "[cli][run][tp][zero]") {

@@ -79,6 +79,16 @@ inline double max_difference(const std::map<long long, double>& a, const std::ma
 // gradient dropped, scaled or summed twice) moves the losses by 1e-3 or more.
 constexpr double loss_tolerance = 5e-5;
 
+// `wb run small.lua --out OUT ARGS`, where ARGS resumes from a step-6 checkpoint (and may name
+// another layout), says so and continues with `reference`'s losses within loss_tolerance.
+inline void check_resumed_run(const std::string& out, const std::string& args, const std::map<long long, double>& reference) {
+  auto resumed = run_command(wb_cmd(fmt::format("run small.lua --out {} {}", out, args)));
+  INFO(args << "\n" << resumed.out);
+  REQUIRE(resumed.status == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("resumed from step 6"));
+  CHECK(max_difference(reference, metric_values(out + "/metrics.jsonl", "loss"), 6) < loss_tolerance);
+}
+
 // Trains small.lua in one process (run dir "one") and over `nproc` ranks in `layout` (run dir
 // "split"), both with `overrides`, and checks the 12 losses and 2 evaluations agree within
 // loss_tolerance.

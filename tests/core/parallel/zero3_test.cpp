@@ -7,101 +7,10 @@
 // checkpoints: tests/cli/run_zero_test.cpp.
 #include <catch2/catch.hpp>
 
-#include <cmath>
-
-#include "tests/support/lm_batch.hpp"
-#include "tests/support/thread_ranks.hpp"
-#include "backends/cpu/cpu_backend.hpp"
-#include "core/parallel/local_collective.hpp"
-#include "core/parallel/zero3.hpp"
-#include "core/tensor/memory.hpp"
-#include "core/train/trainer.hpp"
+#include "tests/support/zero_ranks.hpp"
 
 using namespace wb;
-
-namespace {
-
-model_config tiny(const std::string& family = "llama") {
-  model_config c;
-  c.family = family, c.layers = 3, c.dim = 32, c.heads = 4, c.kv_heads = 2, c.ffn = 64, c.vocab = 32, c.seq_len = 16;
-  c.tied_embeddings = true;  // the embedding is read by the head first and by the lookup last
-  return c;
-}
-
-trainer_options options() {
-  trainer_options t;
-  t.optim.lr = 1e-2, t.optim.lr_min = 1e-3, t.optim.warmup_steps = 2, t.optim.clip = 0.5;  // clip active: norms ~1-3
-  t.optim.weight_decay = 0.1;
-  t.total_steps = 6;
-  t.microbatch = 2;  // 4 rows per rank: two microbatches, each gathering every layer twice
-  return t;
-}
-
-const int steps = 6;
-
-struct run_result {
-  std::vector<double> losses, norms;
-  std::vector<float> params;
-  mem_stats parameters, total;  // this rank's peaks over the last step
-  std::string error;
-};
-
-// dp = 1: one process over all 8 rows; else dp thread-ranks with ZeRO stage `zero`, each charging
-// its own accountant.
-std::vector<run_result> train(int dp, int zero, recompute_mode rc, const std::string& family = "llama") {
-  local_collective_group g(dp, std::chrono::seconds(60));
-  std::vector<run_result> out(static_cast<size_t>(dp));
-  std::vector<memory_accountant> accountants(static_cast<size_t>(dp));
-  auto errors = wb::test::run_on_thread_ranks(g, [&](int r) {
-    memory_scope scope(accountants[size_t(r)]);
-    cpu_backend be(1);
-    model m(tiny(family), 7);
-    trainer_options o = options();
-    o.recompute = rc;
-    if (dp > 1) o.data_parallel = &g.member(r), o.zero = zero;
-    trainer tr(m, be, o);
-    int rows = 8 / dp;
-    run_result& res = out[size_t(r)];
-    for (int s = 0; s < steps; ++s) {
-      auto [tok, tgt] = wb::test::lm_batch_rows(r * rows, rows, uint32_t(3000 + s % 2), 32);
-      memory().reset_peaks();
-      step_result step = tr.step(tok, tgt);
-      res.losses.push_back(step.loss), res.norms.push_back(step.grad_norm);
-    }
-    res.parameters = memory().category(mem_category::parameters), res.total = memory().total();
-    res.params.resize(size_t(m.num_params()));
-    if (tr.zero3()) tr.zero3()->gather_all(res.params.data());
-    else res.params.assign(m.param_arena().f32(), m.param_arena().f32() + m.num_params());
-  });
-  for (int r = 0; r < dp; ++r) out[size_t(r)].error = errors[size_t(r)];
-  return out;
-}
-
-void check_zero3_follows_one_process(recompute_mode rc, const std::string& family = "llama") {
-  auto one = train(1, 0, rc, family);
-  REQUIRE(one[0].error == "");
-  auto two = train(2, 3, rc, family);
-  double worst = 0, worst_norm = 0, worst_param = 0;
-  for (auto& r : two) {
-    REQUIRE(r.error == "");
-    for (int s = 0; s < steps; ++s) {
-      worst = std::max(worst, std::abs(r.losses[size_t(s)] - one[0].losses[size_t(s)]));
-      worst_norm = std::max(worst_norm, std::abs(r.norms[size_t(s)] - one[0].norms[size_t(s)]) / one[0].norms[size_t(s)]);
-    }
-    for (size_t i = 0; i < r.params.size(); ++i)
-      worst_param = std::max(worst_param, double(std::abs(r.params[i] - one[0].params[i])));
-  }
-  std::printf("ZeRO-3 dp=2 %s vs one process over %d steps: max |loss difference| %.3g, relative grad norm %.3g, "
-              "max |parameter difference| %.3g\n", family.c_str(), steps, worst, worst_norm, worst_param);
-  CHECK(one[0].norms[0] > options().optim.clip);  // clipping acts, so a wrong norm would move the losses
-  CHECK(one[0].losses.back() < one[0].losses.front() - 0.05);  // it learns: the comparison means something
-  CHECK(worst < 1e-4);  // fp32 rounding, as zero1_test and zero2_test
-  CHECK(worst_norm < 1e-4);
-  CHECK(worst_param < 1e-4);
-  CHECK(two[0].params == two[1].params);  // the shards make one model
-}
-
-}  // namespace
+using namespace wb::test;
 
 TEST_CASE("all_gather_parts gives each of three ranks every part, parts of any size", "[parallel][zero]") {
   for (std::vector<chunk> parts : {std::vector<chunk>{{0, 2}, {2, 0}, {2, 5}}, std::vector<chunk>{{0, 0}, {0, 7}, {7, 0}},
@@ -123,28 +32,28 @@ TEST_CASE("all_gather_parts gives each of three ranks every part, parts of any s
 }
 
 TEST_CASE("two ZeRO-3 ranks with two microbatches each follow the single-process run", "[parallel][train][zero]") {
-  check_zero3_follows_one_process(recompute_mode::none);
+  check_zero_follows_one_process(3, recompute_mode::none);
 }
 
 TEST_CASE("ZeRO-3 under full recomputation: the rerun block reads the parameters gathered for backward",
           "[parallel][train][zero]") {
-  check_zero3_follows_one_process(recompute_mode::full);
+  check_zero_follows_one_process(3, recompute_mode::full);
 }
 
 TEST_CASE("ZeRO-3 trains GPT (biases, position embedding outside the layers) with the single-process losses",
           "[parallel][train][zero]") {
-  check_zero3_follows_one_process(recompute_mode::none, "gpt");
+  check_zero_follows_one_process(3, recompute_mode::none, "gpt");
 }
 
 TEST_CASE("a ZeRO-3 trainer frees the parameter arena and keeps its shard and the outer parameters",
           "[parallel][train][zero]") {
   cpu_backend be(1);
-  model m(tiny(), 7);
+  model m(zero_test_model(), 7);
   const size_t P = size_t(m.num_params());
   const size_t outer = 32 * 32 + 32;  // the tied embedding (V x C) and the final norm (C)
   size_t before = memory().category(mem_category::parameters).live;
   local_collective_group g(2);
-  trainer_options o = options();
+  trainer_options o = zero_test_options();
   o.data_parallel = &g.member(1);  // constructing a trainer makes no collective call
   o.zero = 3;
   trainer tr(m, be, o);
@@ -161,8 +70,8 @@ TEST_CASE("a ZeRO-3 trainer frees the parameter arena and keeps its shard and th
 
 TEST_CASE("a ZeRO-3 rank's parameter peak is its shard, the outer parameters and one layer; its step peak drops "
           "against ZeRO-2 by the rest", "[parallel][train][zero]") {
-  auto z2 = train(2, 2, recompute_mode::none), z3 = train(2, 3, recompute_mode::none);
-  model m(tiny(), 7);
+  auto z2 = train_zero_ranks(2, 2, recompute_mode::none), z3 = train_zero_ranks(2, 3, recompute_mode::none);
+  model m(zero_test_model(), 7);
   const double P = double(m.num_params()), outer = 32 * 32 + 32;
   const double layer = 2 * 32 + 32 * 32 * 2 + 16 * 32 * 2 + 64 * 32 * 3;  // 2 norms, wq, wo, wk, wv, w1, w3, w2
   for (int r = 0; r < 2; ++r) {
@@ -182,9 +91,9 @@ TEST_CASE("a ZeRO-3 rank's parameter peak is its shard, the outer parameters and
 
 TEST_CASE("the trainer refuses a ZeRO stage that does not exist", "[parallel][train][zero]") {
   cpu_backend be(1);
-  model m(tiny(), 7);
+  model m(zero_test_model(), 7);
   local_collective_group g(2);
-  trainer_options o = options();
+  trainer_options o = zero_test_options();
   o.data_parallel = &g.member(0);
   o.zero = 4;
   CHECK_THROWS_WITH(trainer(m, be, o), "ZeRO stage 4 does not exist (stages 0 to 3 do)");
