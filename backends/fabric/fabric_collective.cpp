@@ -37,9 +37,25 @@ constexpr int spin_polls = 64;
 constexpr auto sleep_after = std::chrono::milliseconds(100);
 constexpr auto sleep_poll = std::chrono::microseconds(200);
 // Smallest slice worth a message of its own (64 KiB: per-message costs are ~1-6 us here, so a
-// slice moves at >= 10 GB/s-equivalent of overhead), and how many slices a ring step should have.
+// slice moves at >= 10 GB/s-equivalent of overhead), and how many slices a ring step should have
+// where slicing overlaps anything: over tcp the kernel moves one slice while we add the last.
 constexpr size_t min_slice_bytes = size_t(64) << 10;
 constexpr size_t pipeline_depth = 4;
+// Two ranks over shm: nothing overlaps. A large message is one process_vm_readv that the
+// receiver itself makes inside its progress call, after which it adds, and the one partner waits
+// for exactly that; every extra slice only adds a round trip of commands and a page-pinning pass.
+// bench_allreduce, 2 ranks over shm, quiet machine (2026-11-23 20:30 UTC), busbw GB/s at
+// 1/4/16/64/256 MiB: slices of 1 MiB, four per step, 6.5/7.8/3.1/2.9/3.5; one slice per chunk up
+// to 16 MiB 9.3/10.1/4.5/3.8/3.5; Open MPI (vader, one CMA copy per message) 7.2/10.0/4.6/1.9/2.0.
+// One slice of the whole chunk (128 MiB) gave 4.1 at 256 MiB, but a staging slot is as large as a
+// slice; 16 MiB caps them at window x 16 MiB. With 4 ranks on the 2 cores the 1 MiB slices stay
+// ahead (three rounds at 64 MiB: 1.49/1.64/1.54 against 1.38/1.46/1.41 GB/s; even at 16 MiB):
+// there a rank's steps overlap with other ranks' work.
+constexpr size_t two_rank_shm_pipeline_depth = 1;
+constexpr size_t two_rank_shm_slice_bytes = size_t(16) << 20;
+// Elsewhere 1 MiB: tcp;ofi_rxm is in rendezvous mode above 128 KiB (shared/reference/libfabric.md),
+// and shm with more ranks streams at its best at 256 KiB-1 MiB.
+constexpr size_t default_slice_bytes = size_t(1) << 20;
 // All-reduces up to this size use recursive doubling on power-of-two worlds; above it recursive
 // halving/doubling. Doubling moves log2(n) whole buffers and copies the buffer, halving/doubling
 // 2(n-1)/n of one in twice the steps. bench/collectives on 2026-11-23 (2 and 4 ranks, shm and tcp):
@@ -62,6 +78,9 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
     : rank_(rank), world_(world), o_(std::move(options)) {
   if (world < 1 || world > max_ranks || rank < 0 || rank >= world)
     throw std::invalid_argument(fmt::format("Invalid rank {} of world {}: expected 0 <= rank < world <= {}", rank, world, max_ranks));
+  const bool two_rank_shm = fabric_provider_name(o_.provider) == "shm" && world == 2;
+  if (o_.slice_bytes == 0) o_.slice_bytes = two_rank_shm ? two_rank_shm_slice_bytes : default_slice_bytes;
+  depth_ = two_rank_shm ? two_rank_shm_pipeline_depth : pipeline_depth;
   ep_ = std::make_unique<fabric_endpoint>(o_.provider, o_.slice_bytes);
   if (o_.algorithm == "one_sided" && !ep_->supports_rma())
     throw std::invalid_argument(fmt::format("WB_FABRIC_ALGORITHM=one_sided needs RMA whose completed writes are in the peer's "
@@ -139,10 +158,13 @@ void fabric_collective::idle(wait_state& w, const char* what, const std::functio
 
 void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vector<send_step>& sends, const void* region,
                             size_t region_bytes, const char* what, const void* send_region, size_t send_region_bytes) {
-  size_t slice_floats = 0;
+  // Staging slots for the receives that are summed: as many as can be in flight, no more (one
+  // slice per chunk over shm makes a slot as large as the chunk).
+  size_t slice_floats = 0, staged = 0;
   for (auto& r : recvs)
-    if (!r.into) slice_floats = std::max(slice_floats, r.bytes / sizeof(float));
-  if (slots_.size() < window * slice_floats) slots_.assign(window * slice_floats, 0.0f);
+    if (!r.into) slice_floats = std::max(slice_floats, r.bytes / sizeof(float)), ++staged;
+  const size_t slot_count = std::min(window, staged);
+  if (slots_.size() < slot_count * slice_floats) slots_.assign(slot_count * slice_floats, 0.0f);
   // Registration is a no-op unless the provider asks for it (FI_MR_LOCAL).
   auto region_mr = ep_->register_memory(region, region_bytes);
   auto slots_mr = ep_->register_memory(slots_.data(), slots_.size() * sizeof(float));
@@ -154,7 +176,7 @@ void fabric_collective::run(const std::vector<recv_step>& recvs, const std::vect
   std::vector<fabric_request> rreq(recvs.size()), sreq(sends.size());
   std::vector<char> arrived(recvs.size(), 0);
   std::vector<int> slot_of(recvs.size(), -1), free_slots;
-  for (int s = int(window) - 1; s >= 0; --s) free_slots.push_back(s);
+  for (int s = int(slot_count) - 1; s >= 0; --s) free_slots.push_back(s);
   std::vector<fabric_request*> completed;
   size_t next_recv = 0, next_send = 0, recvs_done = 0, sends_done = 0, recvs_out = 0, sends_out = 0;
   wait_state wait;
@@ -234,10 +256,10 @@ void fabric_collective::ring(float* data, size_t n, bool reduce, bool gather, co
   uint32_t seq = op_seq_++;
   size_t max_chunk = chunk_range(n, w, 0).size;
   int steps = (reduce ? w - 1 : 0) + (gather ? w - 1 : 0);
-  // Slices of slice_bytes, but at least pipeline_depth per step while they stay >= min_slice_bytes,
+  // Slices of slice_bytes, but at least depth_ per step while they stay >= min_slice_bytes,
   // so that mid-sized buffers are pipelined too.
   size_t chunk_bytes = max_chunk * sizeof(float);
-  size_t slice = std::clamp(chunk_bytes / pipeline_depth, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
+  size_t slice = std::clamp(chunk_bytes / depth_, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
   size_t slices = std::max<size_t>(1, (chunk_bytes + slice - 1) / slice);
   slices = std::min<size_t>(slices, (max_messages - 1) / size_t(std::max(steps, 1)));
   std::vector<recv_step> recvs;
@@ -271,7 +293,7 @@ void fabric_collective::halving_doubling(float* data, size_t n, bool reduce, boo
   uint32_t seq = op_seq_++;
   // Every message is one slice of one chunk, so slices are sized from the chunk as in the ring.
   size_t chunk_bytes = chunk_range(n, w, 0).size * sizeof(float);
-  size_t slice = std::clamp(chunk_bytes / pipeline_depth, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
+  size_t slice = std::clamp(chunk_bytes / depth_, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
   size_t slices = std::max<size_t>(1, (chunk_bytes + slice - 1) / slice);
   int steps = (reduce ? levels : 0) + (gather ? levels : 0);
   slices = std::min<size_t>(slices, (max_messages - 1) / (size_t(steps) * size_t(w)));
@@ -319,7 +341,7 @@ void fabric_collective::recursive_doubling(float* data, size_t n, const char* wh
   while ((1 << steps) < world_) ++steps;
   uint32_t seq = op_seq_++;
   size_t bytes = n * sizeof(float);
-  size_t slice = std::clamp(bytes / pipeline_depth, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
+  size_t slice = std::clamp(bytes / depth_, std::min(min_slice_bytes, o_.slice_bytes), o_.slice_bytes);
   size_t slices = std::max<size_t>(1, (bytes + slice - 1) / slice);
   // Step k sends sent_[k] (a copy of data as it stood after step k-1) to rank ^ 2^k and adds what
   // comes back into data; the copy keeps a send's bytes fixed while data changes under it.

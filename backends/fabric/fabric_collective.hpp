@@ -105,6 +105,7 @@ class fabric_collective final : public collective {
 
   int rank_, world_;
   fabric_options o_;
+  size_t depth_ = 1;  // slices per chunk the ring algorithms aim for (fabric_collective.cpp: per provider)
   std::unique_ptr<fabric_endpoint> ep_;
   std::unique_ptr<control_channel> control_;
   uint32_t op_seq_ = 0;

@@ -29,10 +29,10 @@ struct fabric_options {
   double op_timeout_s = 1800;
   // WB_FABRIC_BOOTSTRAP_TIMEOUT: how long rank 0 waits for the others to connect (and they for it).
   double bootstrap_timeout_s = 120;
-  // WB_FABRIC_SLICE_BYTES: pipeline granularity of the ring algorithms. 1 MiB: shm streams at its
-  // best at 256 KiB-1 MiB here (shared/reference/libfabric.md) and tcp;ofi_rxm is in rendezvous mode
-  // above 128 KiB.
-  size_t slice_bytes = size_t(1) << 20;
+  // WB_FABRIC_SLICE_BYTES: the largest message the collectives cut a transfer into. 0: the
+  // default fabric_collective picks (fabric_collective.cpp: 16 MiB for two ranks over shm, 1 MiB
+  // otherwise).
+  size_t slice_bytes = 0;
   // WB_FABRIC_ALGORITHM: "auto" picks by provider, world and size (fabric_collective.hpp); "ring"
   // forces the ring, "halving_doubling" the recursive halving/doubling (power-of-two worlds only;
   // others ring), "one_sided" the RMA algorithm for all-reduce, reduce-scatter and all-gather (shm
