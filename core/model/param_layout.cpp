@@ -143,7 +143,7 @@ std::vector<size_t> stage_param_indices(const model_config& c, const pipeline_st
   for (size_t i = 0; i < layout.size(); ++i) {
     const std::string& n = layout[i].name;
     bool held;
-    if (n.rfind("layers.", 0) == 0) held = layer_held[size_t(std::stoi(n.substr(7)))];
+    if (int l = param_layer(n); l >= 0) held = layer_held[size_t(l)];
     else if (n == "tok_emb" || n == "wte" || n == "wpe") held = st.holds_embedding() || is_tied_copy(c, st, n);
     else held = st.holds_head();  // norm, ln_f.w, ln_f.b, lm_head
     if (held) out.push_back(i);
@@ -161,6 +161,11 @@ long long param_count(const model_config& c) {
   }
   long long attn = C * Q + 2 * C * KV + Q * C, mlp = 3 * C * F;
   return V * C + L * (2 * C + attn + mlp) + C + head;
+}
+
+int param_layer(const std::string& name) {
+  if (name.rfind("layers.", 0) != 0) return -1;
+  return std::stoi(name.substr(7));
 }
 
 }  // namespace wb

@@ -28,6 +28,10 @@ struct param_spec {
 // Weights are (out, in) as in Hugging Face and llm.c: y = x W^T.
 std::vector<param_spec> param_layout(const model_config& cfg);
 
+// The transformer layer a parameter belongs to, from its name ("layers.12.attn.wq" -> 12); -1 for
+// the parameters outside the layers (embeddings, final norm, head).
+int param_layer(const std::string& name);
+
 // Tensor parallel (Megatron-LM, Shoeybi et al. 2019): which slice of a parameter tensor-parallel
 // rank `rank` of `tp` holds. Column-parallel wq, wk, wv, w1, w3 (GPT: fc, and the biases of all
 // four) split their rows (output features: whole heads, whole ffn units), row-parallel wo, w2 (GPT:

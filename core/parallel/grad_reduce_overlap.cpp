@@ -12,16 +12,6 @@
 
 namespace wb {
 
-namespace {
-
-// "layers.12.attn.wq" -> 12; -1 for parameters outside the layers (zero2.cpp reads names alike).
-int layer_of(const std::string& name) {
-  if (name.rfind("layers.", 0) != 0) return -1;
-  return std::stoi(name.substr(7));
-}
-
-}  // namespace
-
 bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline) {
   return dp && dp->world() > 1 && !m.tensor_parallel() && !(pipeline && pipeline->world() > 1) && !m.stage().split();
 }
@@ -46,7 +36,7 @@ grad_reduce_overlap::grad_reduce_overlap(model& m, collective& dp, int zero, siz
   const float* arena = m.param_arena().f32();
   for (const parameter& p : m.params()) {
     chunk at{size_t(p.v->data.f32() - arena), size_t(p.v->data.numel())};
-    int l = layer_of(p.name);
+    int l = param_layer(p.name);
     if (l < 0) {
       if (!outer_.empty() && outer_.back().begin + outer_.back().size == at.begin) outer_.back().size += at.size;
       else outer_.push_back(at);

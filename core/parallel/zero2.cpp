@@ -17,12 +17,6 @@ namespace {
 // sends with it: train_run uses 0x7a31-0x7a33, pipeline_step its own).
 constexpr uint32_t bucket_tag = 0x7a40;
 
-// "layers.12.attn.wq" -> 12; -1 for parameters outside the layers.
-int layer_of(const std::string& name) {
-  if (name.rfind("layers.", 0) != 0) return -1;
-  return std::stoi(name.substr(7));
-}
-
 }  // namespace
 
 void reduce_scatter_parts(collective& c, float* data, const std::vector<chunk>& parts) {
@@ -56,7 +50,7 @@ zero2_gradients::zero2_gradients(model& m, collective& dp, comm_thread* overlap)
   for (size_t i = 0; i < params.size(); ++i) {
     const parameter& p = params[i];
     chunk at{m.param_offset(i), size_t(p.v->data.numel())};
-    int l = layer_of(p.name);
+    int l = param_layer(p.name);
     bucket* b = nullptr;
     if (l >= 0) {
       if (size_t(l) >= layers_.size()) layers_.resize(size_t(l) + 1);

@@ -16,12 +16,6 @@ namespace {
 // sends with it: train_run uses 0x7a31-0x7a33, zero2 0x7a40, pipeline_step its own).
 constexpr uint32_t gather_tag = 0x7a50;
 
-// "layers.12.attn.wq" -> 12; -1 for parameters outside the layers.
-int layer_of(const std::string& name) {
-  if (name.rfind("layers.", 0) != 0) return -1;
-  return std::stoi(name.substr(7));
-}
-
 }  // namespace
 
 void all_gather_parts(collective& c, float* data, const std::vector<chunk>& parts) {
@@ -51,7 +45,7 @@ zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& 
   std::vector<int> bucket_of(params.size());  // layer l: l; outer bucket j: -1 - j
   for (size_t i = 0; i < params.size(); ++i) {
     chunk at{m.param_offset(i), size_t(params[i].v->data.numel())};
-    int l = layer_of(params[i].name);
+    int l = param_layer(params[i].name);
     bucket* b = nullptr;
     if (l >= 0) {
       if (size_t(l) >= layers_.size()) layers_.resize(size_t(l) + 1);

@@ -117,12 +117,11 @@ zero_sizes zero_sizes_of(const model_config& c, const plan_layout& l, const pipe
   zero_sizes z;
   z.shard = double(chunk_range(size_t(P), l.dp, dp_rank).size);
   std::vector<param_spec> whole = param_layout(c);
-  const std::string last = "layers." + std::to_string(c.layers - 1) + ".";
   for (size_t i : stage_param_indices(c, st)) {
     double n = double(shape_numel(shard_shape(whole[i], tensor_parallel_shard(c, whole[i], l.tp, tp_rank))));
-    const std::string& name = whole[i].name;
-    if (name.rfind("layers.", 0) != 0) z.outer += n;
-    else if (name.rfind(last, 0) == 0) z.last_layer += n;
+    int layer = param_layer(whole[i].name);
+    if (layer < 0) z.outer += n;
+    else if (layer == c.layers - 1) z.last_layer += n;
   }
   return z;
 }
