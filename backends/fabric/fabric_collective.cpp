@@ -48,14 +48,26 @@ constexpr size_t pipeline_depth = 4;
 // 1/4/16/64/256 MiB: slices of 1 MiB, four per step, 6.5/7.8/3.1/2.9/3.5; one slice per chunk up
 // to 16 MiB 9.3/10.1/4.5/3.8/3.5; Open MPI (vader, one CMA copy per message) 7.2/10.0/4.6/1.9/2.0.
 // One slice of the whole chunk (128 MiB) gave 4.1 at 256 MiB, but a staging slot is as large as a
-// slice; 16 MiB caps them at window x 16 MiB. With 4 ranks on the 2 cores the 1 MiB slices stay
+// slice; 16 MiB caps them at window x 16 MiB. With 4 ranks on the 2 cores slices (1 MiB then) stay
 // ahead (three rounds at 64 MiB: 1.49/1.64/1.54 against 1.38/1.46/1.41 GB/s; even at 16 MiB):
 // there a rank's steps overlap with other ranks' work.
 constexpr size_t two_rank_shm_pipeline_depth = 1;
 constexpr size_t two_rank_shm_slice_bytes = size_t(16) << 20;
-// Elsewhere 1 MiB: tcp;ofi_rxm is in rendezvous mode above 128 KiB (shared/reference/libfabric.md),
-// and shm with more ranks streams at its best at 256 KiB-1 MiB.
+// shm with more ranks: 256 KiB. bench_allreduce, 4 ranks, 6 alternating rounds on 2026-11-23 23:05
+// UTC, median busbw GB/s at 16/64/256 MiB: 256 KiB slices 2.07/1.86/1.98, 512 KiB 1.80/1.79/1.91,
+// 1 MiB 1.81/1.83/1.91, Open MPI (vader) 1.89/1.04/1.26.
+constexpr size_t shm_slice_bytes = size_t(256) << 10;
+// Elsewhere 1 MiB: tcp;ofi_rxm is in rendezvous mode above 128 KiB (shared/reference/libfabric.md).
 constexpr size_t default_slice_bytes = size_t(1) << 20;
+// Two ranks over tcp: one message per slice of up to 1 MiB, left in ofi_rxm's rendezvous (the
+// receiver pulls the data into its posted buffer) instead of four eager slices per step pushed by
+// both ranks at once. bench_allreduce against Open MPI's ob1/tcp, 8 alternating rounds on
+// 2026-11-23 22:40 UTC, median busbw GB/s at 1/4/16/64 MiB: four eager slices 1.57/2.05/1.67/1.63,
+// one eager message per slice 1.72/2.07/1.81/1.71, one rendezvous message per slice
+// 3.41/2.81/2.02/2.04, Open MPI 3.29/2.41/1.70/1.24. With 4 ranks the eager slices stay (five
+// rounds at 1/4/16 MiB: 0.83/0.98/0.91 eager, 0.83/0.95/0.90 one rendezvous message, 0.46/0.92/0.99
+// four rendezvous slices).
+constexpr size_t two_rank_tcp_pipeline_depth = 1;
 // All-reduces up to this size use recursive doubling on power-of-two worlds; above it recursive
 // halving/doubling. Doubling moves log2(n) whole buffers and copies the buffer, halving/doubling
 // 2(n-1)/n of one in twice the steps. bench/collectives on 2026-11-23 (2 and 4 ranks, shm and tcp):
@@ -78,10 +90,13 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
     : rank_(rank), world_(world), o_(std::move(options)) {
   if (world < 1 || world > max_ranks || rank < 0 || rank >= world)
     throw std::invalid_argument(fmt::format("Invalid rank {} of world {}: expected 0 <= rank < world <= {}", rank, world, max_ranks));
-  const bool two_rank_shm = fabric_provider_name(o_.provider) == "shm" && world == 2;
-  if (o_.slice_bytes == 0) o_.slice_bytes = two_rank_shm ? two_rank_shm_slice_bytes : default_slice_bytes;
-  depth_ = two_rank_shm ? two_rank_shm_pipeline_depth : pipeline_depth;
-  ep_ = std::make_unique<fabric_endpoint>(o_.provider, o_.slice_bytes);
+  const std::string provider = fabric_provider_name(o_.provider);
+  const bool two_rank_shm = provider == "shm" && world == 2, two_rank_tcp = provider == "tcp;ofi_rxm" && world == 2;
+  if (o_.slice_bytes == 0)
+    o_.slice_bytes = two_rank_shm ? two_rank_shm_slice_bytes : provider == "shm" ? shm_slice_bytes : default_slice_bytes;
+  depth_ = two_rank_shm ? two_rank_shm_pipeline_depth : two_rank_tcp ? two_rank_tcp_pipeline_depth : pipeline_depth;
+  // Every slice eager, except with two ranks over tcp (rendezvous above ofi_rxm's own limit).
+  ep_ = std::make_unique<fabric_endpoint>(o_.provider, two_rank_tcp ? 0 : o_.slice_bytes);
   if (o_.algorithm == "one_sided" && !ep_->supports_rma())
     throw std::invalid_argument(fmt::format("WB_FABRIC_ALGORITHM=one_sided needs RMA whose completed writes are in the peer's "
                                             "memory, which provider '{}' does not give here; hint: use FI_PROVIDER=shm, or "

@@ -62,6 +62,30 @@ TEST_CASE("all_reduce_sum over the fabric gives the exact sum on every rank for 
   }, algorithm);
 }
 
+TEST_CASE("all_reduce_sum with the collective's own slice sizes is exact on buffers of several MiB", "[fabric]") {
+  // The defaults the tests above replace with 4 KiB slices: over tcp with two ranks one message per
+  // MiB by ofi_rxm's rendezvous, over shm with two ranks one message per chunk, with four ranks
+  // slices of 256 KiB (shm) or 1 MiB sent eagerly (tcp).
+  int world = GENERATE(2, 4);
+  std::string provider = GENERATE("shm", "tcp");
+  fabric_options o = test::loopback_options(provider);
+  o.slice_bytes = 0;
+  rank_processes ranks(world, o, [](fabric_collective& c) {
+    for (size_t n : {size_t(1) << 18, (size_t(3) << 20) + 5}) {  // 1 MiB, and 12 MiB plus a remainder
+      std::vector<float> v(n);
+      for (size_t i = 0; i < n; ++i) v[i] = input_value(c.rank(), i);
+      c.all_reduce_sum(v.data(), n);
+      for (size_t i = 0; i < n; ++i)
+        expect(v[i] == summed_value(c.world(), i), fmt::format("n={} i={}: got {}, expected {}", n, i, v[i], summed_value(c.world(), i)));
+    }
+  });
+  auto out = ranks.wait_all(120);
+  for (int r = 0; r < world; ++r) {
+    INFO("rank " << r << " of " << world << " over " << provider << ": " << out[size_t(r)].message);
+    CHECK(out[size_t(r)].exit_code == 0);
+  }
+}
+
 TEST_CASE("reduce_scatter_sum over the fabric leaves each rank its own summed chunk", "[fabric]") {
   int world = GENERATE(2, 4, 8);
   std::string provider = GENERATE("shm", "tcp");
