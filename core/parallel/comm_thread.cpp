@@ -15,13 +15,16 @@ comm_thread::~comm_thread() {
   thread_.join();
 }
 
-void comm_thread::post(std::function<void()> job) {
+uint64_t comm_thread::post(std::function<void()> job) {
+  uint64_t ticket;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (error_) return;  // the queue stopped; wait() reports why
+    ticket = ++posted_;
+    if (error_) return ticket;  // the queue stopped; wait() and wait_for() report why
     jobs_.push_back(std::move(job));
   }
   cv_.notify_all();
+  return ticket;
 }
 
 void comm_thread::wait() {
@@ -30,15 +33,17 @@ void comm_thread::wait() {
   if (error_) std::rethrow_exception(error_);
 }
 
-void comm_thread::wait_pending_at_most(size_t n) {
+void comm_thread::wait_for(uint64_t ticket) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [this, n] { return jobs_.size() + (running_ ? 1 : 0) <= n; });
+  cv_.wait(lock, [this, ticket] { return finished_ >= ticket || error_; });
+  if (error_) std::rethrow_exception(error_);
 }
 
 void comm_thread::abandon() {
   std::unique_lock<std::mutex> lock(mu_);
   jobs_.clear();
   cv_.wait(lock, [this] { return !running_; });
+  finished_ = posted_;
   error_ = nullptr;
 }
 
@@ -60,6 +65,7 @@ void comm_thread::loop() {
     job = nullptr;  // release what the job held (a bucket's tensor) before waking wait()
     lock.lock();
     running_ = false;
+    ++finished_;
     if (failed && !error_) error_ = failed, jobs_.clear();
     cv_.notify_all();
   }

@@ -10,6 +10,7 @@
 #pragma once
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -27,14 +28,15 @@ class comm_thread {
   comm_thread(const comm_thread&) = delete;
   comm_thread& operator=(const comm_thread&) = delete;
 
-  // Runs job after every job posted before it.
-  void post(std::function<void()> job);
+  // Runs job after every job posted before it. Returns its ticket: 1 for the first job posted,
+  // then 2, 3, ... (0 is never a ticket, so callers can use it for "none").
+  uint64_t post(std::function<void()> job);
   // Returns when every posted job has run; rethrows the first job's exception if one failed (and
   // again on every later call: after a failure the collective is unusable).
   void wait();
-  // Returns when at most n jobs are queued or running (or the queue stopped on a failure, which
-  // wait() then reports): bounds the memory that queued jobs hold.
-  void wait_pending_at_most(size_t n);
+  // Returns when the job with this ticket (and so every job before it) has run; rethrows as wait()
+  // does if a job failed. Ticket 0 returns at once.
+  void wait_for(uint64_t ticket);
   // After the caller failed mid-step: drops the jobs not yet started, waits for the running one and
   // forgets its outcome, so the caller's own error is the one reported.
   void abandon();
@@ -45,6 +47,7 @@ class comm_thread {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
+  uint64_t posted_ = 0, finished_ = 0;  // tickets handed out; jobs run (or dropped by abandon)
   bool running_ = false, stop_ = false;
   std::exception_ptr error_;
   std::thread thread_;  // last: started once the rest is initialised

@@ -78,8 +78,9 @@ void zero2_gradients::zero() { shard_grads_.zero(); }
 
 void zero2_gradients::open(bucket& b) {
   // Overlapped: at most one bucket still reducing beside the open ones, so gradient memory stays
-  // that of the synchronous path plus one bucket however far the comm thread falls behind.
-  if (overlap_) overlap_->wait_pending_at_most(1);
+  // that of the synchronous path plus one bucket however far the comm thread falls behind (the
+  // queue may also hold ZeRO-3's gathers, which hold no gradient).
+  if (overlap_) overlap_->wait_for(reduce_before_last_);
   b.grads = tensor::zeros({int64_t(b.range.size)}, mem_category::gradients);
   for (size_t i : b.params) {
     const parameter& p = model_->params()[i];
@@ -107,8 +108,12 @@ void zero2_gradients::close(bucket& b) {
     reduce_scatter_parts(*dp, g, parts);
     for (size_t i = 0; i < mine.size; ++i) into[i] += g[mine.begin + i];
   };
-  if (overlap_) overlap_->post(std::move(reduce));  // the job keeps the bucket's buffer until it ran
-  else reduce();
+  if (overlap_) {  // the job keeps the bucket's buffer until it ran
+    reduce_before_last_ = last_reduce_;
+    last_reduce_ = overlap_->post(std::move(reduce));
+  } else {
+    reduce();
+  }
   for (size_t i : b.params) model_->params()[i].v->grad() = tensor();
   b.grads = tensor();
 }

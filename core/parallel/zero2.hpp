@@ -71,6 +71,7 @@ class zero2_gradients {
   model* model_;
   collective* dp_;
   comm_thread* overlap_;
+  uint64_t last_reduce_ = 0, reduce_before_last_ = 0;  // overlap_'s tickets of the two latest reductions
   chunk shard_;
   tensor shard_grads_;
   std::vector<bucket> layers_, outer_;  // layers_[l] is layer l's

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -33,8 +34,8 @@ void all_gather_parts(collective& c, float* data, const std::vector<chunk>& part
   }
 }
 
-zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& inner)
-    : model_(&m), dp_(&dp), shard_(zero1_shard(dp, m.num_params())),
+zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& inner, comm_thread* prefetch)
+    : model_(&m), dp_(&dp), prefetch_(prefetch), shard_(zero1_shard(dp, m.num_params())),
       shard_params_({int64_t(shard_.size)}, mem_category::parameters) {
   if (m.stage().split())
     throw std::invalid_argument("ZeRO-3 with pipeline parallel is not implemented; use parallel.zero = 1");
@@ -75,10 +76,18 @@ zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& 
     size_t at = m.param_offset(i) - b.range.begin, n = size_t(params[i].v->data.numel());
     params[i].v->data = b.gathered.slice(int64_t(at), int64_t(at + n)).reshape(params[i].v->data.shape());
   }
-  hooks_.before_forward = [this](int l) { gather(layers_.at(size_t(l))); };
+  pending_.assign(layers_.size(), 0);
+  const int last = int(layers_.size()) - 1;
+  hooks_.before_forward = [this, last](int l) {
+    request(l);
+    await(l);
+    if (prefetch_ && l < last) request(l + 1);
+  };
   hooks_.after_forward = [this](int l) { release(layers_.at(size_t(l))); };
   hooks_.entered = [this, &inner](int l) {
-    gather(layers_.at(size_t(l)));
+    request(l);
+    await(l);
+    if (prefetch_ && l > 0) request(l - 1);
     if (inner.entered) inner.entered(l);
   };
   hooks_.finished = [this, &inner](int l) {
@@ -98,8 +107,29 @@ std::vector<chunk> zero3_parameters::parts_of(chunk range) const {
   return parts;
 }
 
+void zero3_parameters::request(int l) {
+  const bucket& b = layers_.at(size_t(l));
+  if (pending_[size_t(l)]) return;
+  if (!prefetch_) return gather(b);
+  b.gathered.restore_storage();  // here: the memory accounting belongs to the training thread
+  pending_[size_t(l)] = prefetch_->post([this, &b] { fill(b); });
+}
+
+void zero3_parameters::await(int l) {
+  if (uint64_t ticket = std::exchange(pending_[size_t(l)], 0)) prefetch_->wait_for(ticket);
+}
+
+void zero3_parameters::abandon_gathers() {
+  std::fill(pending_.begin(), pending_.end(), 0);
+  for (const bucket& b : layers_) release(b);
+}
+
 void zero3_parameters::gather(const bucket& b) const {
   b.gathered.restore_storage();
+  fill(b);
+}
+
+void zero3_parameters::fill(const bucket& b) const {
   std::vector<chunk> parts = parts_of(b.range);
   const chunk& mine = parts[size_t(dp_->rank())];
   float* d = b.gathered.f32();

@@ -106,10 +106,10 @@ struct held {
 
 // ZeRO-2 and 3 over dp > 1 (core/parallel/zero2.hpp, zero3.hpp; pipeline parallel refused): what a
 // rank keeps of the stage's P parameters. Elements: the rank's shard, the outer parameters
-// (embedding, GPT's positions, final norm, output layer) and the last layer's, the one whose
-// backward comes first.
+// (embedding, GPT's positions, final norm, output layer), the last layer's, the one whose backward
+// comes first, and the one before it, which ZeRO-3's prefetch gathers meanwhile.
 struct zero_sizes {
-  double shard = 0, outer = 0, last_layer = 0;
+  double shard = 0, outer = 0, last_layer = 0, layer_before_last = 0;
 };
 
 zero_sizes zero_sizes_of(const model_config& c, const plan_layout& l, const pipeline_stage& st, int tp_rank, int dp_rank,
@@ -122,6 +122,7 @@ zero_sizes zero_sizes_of(const model_config& c, const plan_layout& l, const pipe
     int layer = param_layer(whole[i].name);
     if (layer < 0) z.outer += n;
     else if (layer == c.layers - 1) z.last_layer += n;
+    else if (layer == c.layers - 2) z.layer_before_last += n;
   }
   return z;
 }
@@ -203,7 +204,8 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
 
   // ZeRO-2 and 3: the gradients' outer buckets are open through each backward and the last layer's
   // bucket during its block's backward (where at_block is); ZeRO-3 gathers that layer's parameters
-  // for it too. Between the layers' forwards no layer is gathered.
+  // for it too, and with its prefetch (the trainer's comm thread: overlap_grad_reduce where it
+  // applies) the layer before it as well. Between the layers' forwards no layer is gathered.
   const bool zero2 = l.zero >= 2 && l.dp > 1, zero3 = l.zero >= 3 && l.dp > 1;
   const zero_sizes zs = zero2 ? zero_sizes_of(c, l, st, me.tp, me.dp, P) : zero_sizes{};
   held buckets_at_loss, buckets_at_block;
@@ -211,7 +213,8 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
     buckets_at_loss.gradients = f32 * zs.outer;
     buckets_at_block.gradients = f32 * (zs.outer + zs.last_layer);
   }
-  if (zero3) buckets_at_block.parameters = f32 * zs.last_layer;
+  const bool prefetch = zero3 && l.overlap_grad_reduce && l.tp == 1 && l.pp == 1;  // overlap_grad_reduce_applies
+  if (zero3) buckets_at_block.parameters = f32 * (zs.last_layer + (prefetch ? zs.layer_before_last : 0));
 
   held live, peak;
   auto consider = [&](const held& moment) {

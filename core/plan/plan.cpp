@@ -33,6 +33,7 @@ plan_layout plan_layout_of(const recipe& r, const instance_spec& inst) {
   l.microbatches = p.dp > 0 ? p.microbatches() : 0;
   l.recompute = p.recompute;
   l.sequence_parallel = p.sequence_parallel;
+  l.overlap_grad_reduce = p.overlap_grad_reduce;
   return l;
 }
 

@@ -29,6 +29,7 @@ struct plan_layout {
   int microbatches = 1;                  // per replica per step = global_batch / (microbatch x dp)
   std::string recompute = "none";
   bool sequence_parallel = false;
+  bool overlap_grad_reduce = true;       // recipe's parallel.overlap_grad_reduce (ZeRO-3 prefetches with it)
 };
 
 // Bytes on one device of the stage that needs the most (`stage`, 0-based).

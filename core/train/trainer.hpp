@@ -40,10 +40,10 @@ struct trainer_options {
   // and the loss and gradient norm cover every stage. Null or a group of one: no pipeline.
   collective* pipeline = nullptr;
   // Data parallel: reduce each bucket of the last microbatch's gradients on a communication thread
-  // while backward continues (ZeRO-0/1: core/parallel/grad_reduce_overlap.hpp; ZeRO-2: each
-  // microbatch's layer buckets). Only where nothing else uses the collective during backward
-  // (overlap_grad_reduce_applies: no tensor or pipeline parallel; not ZeRO-3, whose layer gathers
-  // use it during backward); elsewhere ignored.
+  // while backward continues (ZeRO-0/1: core/parallel/grad_reduce_overlap.hpp; ZeRO-2 and 3: each
+  // microbatch's layer buckets, and ZeRO-3 gathers the next layer's parameters there while a layer
+  // runs, core/parallel/zero3.hpp). Only where nothing else uses the collective during backward
+  // (overlap_grad_reduce_applies: no tensor or pipeline parallel); elsewhere ignored.
   bool overlap_grad_reduce = false;
 };
 

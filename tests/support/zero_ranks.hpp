@@ -45,8 +45,10 @@ struct zero_rank_run {
   std::string error;
 };
 
-// dp = 1: one process over all 8 rows; else dp thread-ranks with ZeRO stage `zero`.
-inline std::vector<zero_rank_run> train_zero_ranks(int dp, int zero, recompute_mode rc, const std::string& family = "llama") {
+// dp = 1: one process over all 8 rows; else dp thread-ranks with ZeRO stage `zero`. overlap: the
+// trainer's overlap_grad_reduce (a comm thread for ZeRO-2's reductions and ZeRO-3's prefetch).
+inline std::vector<zero_rank_run> train_zero_ranks(int dp, int zero, recompute_mode rc, const std::string& family = "llama",
+                                                   bool overlap = false) {
   local_collective_group g(dp, std::chrono::seconds(60));
   std::vector<zero_rank_run> out(static_cast<size_t>(dp));
   std::vector<memory_accountant> accountants(static_cast<size_t>(dp));
@@ -56,6 +58,7 @@ inline std::vector<zero_rank_run> train_zero_ranks(int dp, int zero, recompute_m
     model m(zero_test_model(family), 7);
     trainer_options o = zero_test_options();
     o.recompute = rc;
+    o.overlap_grad_reduce = overlap;
     if (dp > 1) o.data_parallel = &g.member(r), o.zero = zero;
     trainer tr(m, be, o);
     int rows = 8 / dp;

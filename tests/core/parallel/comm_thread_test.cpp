@@ -54,3 +54,24 @@ TEST_CASE("comm_thread abandon drops the queue and forgets the outcome", "[paral
   c.wait();
   CHECK(ran == 1);
 }
+
+TEST_CASE("comm_thread wait_for returns once the ticket's job ran, before the jobs posted after it", "[parallel][overlap]") {
+  comm_thread c;
+  std::atomic<int> done{0};
+  std::atomic<bool> release{false};
+  uint64_t first = c.post([&done] { ++done; });
+  uint64_t blocked = c.post([&done, &release] {
+    while (!release) std::this_thread::yield();
+    ++done;
+  });
+  CHECK(first == 1);
+  CHECK(blocked == 2);
+  c.wait_for(0);  // no job
+  c.wait_for(first);
+  CHECK(done == 1);  // the second job is still held
+  release = true;
+  c.wait_for(blocked);
+  CHECK(done == 2);
+  uint64_t failing = c.post([] { throw collective_error("rank 1 stopped responding", 1); });
+  CHECK_THROWS_AS(c.wait_for(failing), collective_error);
+}

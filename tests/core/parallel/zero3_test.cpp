@@ -89,6 +89,28 @@ TEST_CASE("a ZeRO-3 rank's parameter peak is its shard, the outer parameters and
   }
 }
 
+TEST_CASE("ZeRO-3 prefetching the next layer on the comm thread gives the synchronous run's losses and parameters, "
+          "bit for bit, holding two layers", "[parallel][train][zero][overlap]") {
+  // The same gathers and reductions in the same order, only on another thread and a layer ahead.
+  model m(zero_test_model(), 7);
+  const double P = double(m.num_params()), outer = 32 * 32 + 32;
+  const double layer = 2 * 32 + 32 * 32 * 2 + 16 * 32 * 2 + 64 * 32 * 3;
+  for (recompute_mode rc : {recompute_mode::none, recompute_mode::full}) {
+    auto sync = train_zero_ranks(2, 3, rc), ahead = train_zero_ranks(2, 3, rc, "llama", true);
+    for (int r = 0; r < 2; ++r) {
+      INFO("rank " << r << (rc == recompute_mode::full ? ", full recomputation" : ""));
+      REQUIRE(sync[size_t(r)].error == "");
+      REQUIRE(ahead[size_t(r)].error == "");
+      CHECK(ahead[size_t(r)].losses == sync[size_t(r)].losses);
+      CHECK(ahead[size_t(r)].norms == sync[size_t(r)].norms);
+      CHECK(ahead[size_t(r)].params == sync[size_t(r)].params);
+      const double shard = double(chunk_range(size_t(P), 2, r).size);
+      CHECK(double(sync[size_t(r)].parameters.peak) == 4 * (shard + outer + layer));
+      CHECK(double(ahead[size_t(r)].parameters.peak) == 4 * (shard + outer + 2 * layer));
+    }
+  }
+}
+
 TEST_CASE("the trainer refuses a ZeRO stage that does not exist", "[parallel][train][zero]") {
   cpu_backend be(1);
   model m(zero_test_model(), 7);
