@@ -98,9 +98,7 @@ plan_time local_parallel_step_time(const model_config& c, const plan_layout& l, 
   for (int s = 0; s < pp; ++s) P = std::max(P, stage_params(c, l, s));
   bool zero1 = l.zero >= 1 && dp > 1;
   if (dp > 1)
-    t.dp_comm_s = share * (zero1 ? group_seconds(p, collective_op::reduce_scatter, f32 * P, dp) +
-                                       group_seconds(p, collective_op::all_gather, f32 * P, dp)
-                                 : group_seconds(p, collective_op::all_reduce, f32 * P, dp));
+    t.dp_comm_s = share * local_dp_exchange_seconds(c, l, P, [&](collective_op op, double bytes) { return group_seconds(p, op, bytes, dp); });
   t.dp_comm_s += share * small;
   t.optimizer_s = share * (zero1 ? std::ceil(P / dp) : P) * p.optimizer_s_per_param;
   t.step_s = t.compute_s + t.tp_comm_s + t.bubble_s + t.pp_comm_s + t.dp_comm_s + t.optimizer_s;

@@ -262,22 +262,41 @@ microbatch_time local_microbatch_time(const model_config& c, const plan_layout& 
   return t;
 }
 
+double local_dp_exchange_seconds(const model_config& c, const plan_layout& l, double P,
+                                 const std::function<double(collective_op, double)>& seconds) {
+  if (l.dp <= 1) return 0;
+  if (l.zero <= 0) return seconds(collective_op::all_reduce, f32 * P);
+  if (l.zero == 1) return seconds(collective_op::reduce_scatter, f32 * P) + seconds(collective_op::all_gather, f32 * P);
+  // Stages 2 and 3 move buckets: each layer's parameters (tp rank 0's shard) and the outer ones.
+  double outer = 0;
+  std::vector<double> layer(size_t(c.layers), 0.0);
+  const int tp = std::max(1, l.tp);
+  for (const param_spec& s : param_layout(c)) {
+    double n = double(shape_numel(shard_shape(s, tensor_parallel_shard(c, s, tp, 0))));
+    int at = param_layer(s.name);
+    (at < 0 ? outer : layer[size_t(at)]) += n;
+  }
+  double per_microbatch = seconds(collective_op::reduce_scatter, f32 * outer);
+  for (double n : layer) {
+    per_microbatch += seconds(collective_op::reduce_scatter, f32 * n);
+    if (l.zero >= 3) per_microbatch += 2 * seconds(collective_op::all_gather, f32 * n);
+  }
+  double after = seconds(collective_op::all_gather, f32 * (l.zero >= 3 ? outer : P));
+  return l.microbatches * per_microbatch + after;
+}
+
 plan_time local_step_time(const model_config& c, const plan_layout& l, const device_profile& p) {
   microbatch_time mb = local_microbatch_time(c, l, p, {{0, c.layers, true, true}, 1, false});
   double per_micro = mb.forward_s + mb.backward_s;
 
   plan_time t;
   t.compute_s = per_micro * l.microbatches;
-  // After the last backward (core/train/trainer.cpp), not overlapped: the gradients averaged
-  // (all-reduce) or, with ZeRO-1, reduce-scattered and the updated parameters all-gathered, plus
-  // the loss (and, with ZeRO-1, the norm's partial sums) in one small all-reduce.
+  // The data-parallel exchange by ZeRO stage (local_dp_exchange_seconds), plus the loss (and, with
+  // ZeRO, the norm's partial sums) in one small all-reduce.
   double P = double(param_count(c));
   bool zero1 = l.zero >= 1 && l.dp > 1;
   if (l.dp > 1) {
-    double bytes = P * f32;
-    t.dp_comm_s = zero1 ? collective_time(p, collective_op::reduce_scatter, bytes, l.dp) +
-                              collective_time(p, collective_op::all_gather, bytes, l.dp)
-                        : collective_time(p, collective_op::all_reduce, bytes, l.dp);
+    t.dp_comm_s = local_dp_exchange_seconds(c, l, P, [&](collective_op op, double bytes) { return collective_time(p, op, bytes, l.dp); });
     t.dp_comm_s += collective_time(p, collective_op::all_reduce, 16, l.dp);
   }
   // Zeroing the gradients, their norm, clipping and AdamW over this rank's parameters (its ZeRO-1

@@ -7,6 +7,7 @@
 // local_microbatch_time prices one rank's share of a microbatch (a pipeline chunk's layers at
 // tensor-parallel widths) for local_parallel_time.hpp, which runs those shares through the schedule.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "core/model/pipeline_stage.hpp"
@@ -42,6 +43,19 @@ microbatch_time local_microbatch_time(const model_config& c, const plan_layout& 
 // One collective over `ranks` ranks from the profile's table (measured between
 // p.collective_ranks ranks); 0 for one rank or without a table.
 double local_collective_seconds(const device_profile& p, collective_op op, double bytes, int ranks);
+
+// The data-parallel exchange of one step as the trainer runs it, by ZeRO stage, for the replica of
+// tensor-parallel rank 0 (pp = 1 for stages 2 and 3, which refuse pipelines): ZeRO-0 all-reduces the
+// gradients (P elements) after the last backward; ZeRO-1 reduce-scatters them and all-gathers the
+// updated parameters; ZeRO-2 reduce-scatters each layer's bucket and the outer buckets in every
+// microbatch's backward and all-gathers the parameters after the step; ZeRO-3 also all-gathers each
+// layer in every microbatch's forward and backward, and after the step only the outer parameters
+// (core/parallel/zero2.hpp, zero3.hpp). `seconds(op, bytes)`: one collective over the dp group.
+// Counted as exposed: with one core per rank here the comm thread's work takes the core from
+// backward (bench/scaling), so overlap and prefetch hide little. Without the small all-reduce of the
+// loss and norm.
+double local_dp_exchange_seconds(const model_config& c, const plan_layout& l, double P,
+                                 const std::function<double(collective_op, double)>& seconds);
 
 // `l`: dp ranks on this machine (tp = pp = 1), each running `p.threads` threads.
 plan_time local_step_time(const model_config& c, const plan_layout& l, const device_profile& p);

@@ -50,6 +50,18 @@ TEST_CASE("A local data-parallel plan charges the gradient exchange the collecti
   SECTION("no ZeRO: one all-reduce") {
     CHECK(local_time(c, layout(2, 0, 4, 8), p).dp_comm_s == Approx(grads / 1e9 + loss));
   }
+  SECTION("ZeRO-2: each microbatch reduce-scatters every bucket, the step all-gathers the parameters") {
+    // Two microbatches; every bucket is beyond the table's 1 MiB (a layer is 2.9 MB, the outer ones 4.2 MB).
+    CHECK(local_time(c, layout(2, 2, 2, 8), p).dp_comm_s == Approx(2 * grads / 2e9 + grads / 2e9 + loss));
+  }
+  SECTION("ZeRO-3: and each microbatch gathers every layer twice, the step only the outer parameters") {
+    double outer = 0;
+    for (const param_spec& s : param_layout(c))
+      if (param_layer(s.name) < 0) outer += double(shape_numel(s.shape)) * 4;
+    double layers = grads - outer;
+    CHECK(local_time(c, layout(2, 3, 2, 8), p).dp_comm_s ==
+          Approx(2 * (grads / 2e9 + 2 * layers / 2e9) + outer / 2e9 + loss));
+  }
   SECTION("one rank exchanges nothing") {
     CHECK(local_time(c, layout(1, 1, 4, 8), p).dp_comm_s == 0);
   }
