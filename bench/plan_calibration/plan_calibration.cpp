@@ -6,10 +6,11 @@
 // within 15%. Then one data-parallel configuration: two rank processes of one thread each over the
 // fabric collective (ZeRO-1, as `wb run --nproc 2` trains), against the plan from a one-thread
 // profile and the collective table measured here (as `wb plan --calibrate` measures them).
-// Then the local tensor- and pipeline-parallel layouts (tp 2, pp 2 1F1B and interleaved, tp 2 x
-// pp 2, dp 2 x pp 2): their ranks forked as `wb run --nproc` starts them (one thread each when
-// they fill the cores, groups as core/run/train_run.cpp builds them), rank 0's wall-clock steps
-// against core/plan/local_parallel_time.cpp on the one-thread profile and this machine's cores.
+// Then the local layouts (tp 2, pp 2 1F1B and interleaved, tp 2 x pp 2, dp 2 x pp 2, and dp 2 with
+// ZeRO-2 and ZeRO-3): their ranks forked as `wb run --nproc` starts them (one thread each when
+// they fill the cores, groups as core/run/train_run.cpp builds them, overlap_grad_reduce on as in
+// recipes), rank 0's wall-clock steps against core/plan/local_parallel_time.cpp (data parallel
+// alone: local_time.cpp, as `wb plan`) on the one-thread profile and this machine's cores.
 //   build/bench/wb_plan_calibration [REPS] [THREADS] [cpu | layouts]
 // `layouts`: only the one-thread profile, the collective table and the layout rows.
 // `cpu` (with THREADS 1): the profile and the steps timed by this process's CPU time
@@ -142,6 +143,7 @@ struct layout_config {
   const char* name;
   model_config model;
   int tp, pp, virtual_stages, dp, microbatch, global_batch;
+  int zero = 1;
 };
 
 // This rank's steps of `k` (rank `me` of the fabric `ranks`), its groups built as train_run builds them.
@@ -160,7 +162,8 @@ measured run_layout_rank(const layout_config& k, collective& ranks, int threads,
   o.total_steps = reps + 1;
   o.microbatch = k.microbatch;
   o.data_parallel = k.tp * k.pp > 1 ? (dp_group ? &*dp_group : nullptr) : world > 1 ? &ranks : nullptr;
-  o.zero = 1;
+  o.zero = k.zero;
+  o.overlap_grad_reduce = true;  // the recipe default: applies without tp and pp (ZeRO-3 then prefetches)
   o.pipeline = pp_group ? &*pp_group : nullptr;
   trainer t(m, backend, o);
   int64_t B = k.global_batch / k.dp, T = k.model.seq_len;
@@ -191,6 +194,8 @@ const layout_config layouts[] = {
     {"tiny dp2 x pp2 mb2 x4", tiny(256), 1, 2, 1, 2, 2, 16},
     {"small tp2 mb2 x2", small(256), 2, 1, 1, 1, 2, 4},
     {"small pp2 mb1 x4", small(256), 1, 2, 1, 1, 1, 4},
+    {"tiny dp2 zero2 mb2 x4", tiny(256), 1, 1, 1, 2, 2, 16, 2},
+    {"tiny dp2 zero3 mb2 x4", tiny(256), 1, 1, 1, 2, 2, 16, 3},
 };
 
 // The layout's reference: one rank of one thread training one replica's rows (the same
@@ -222,9 +227,10 @@ void layout_rows(const device_profile& one, const std::vector<std::pair<measured
     const layout_config& k = layouts[i];
     int world = k.tp * k.pp * k.dp;
     plan_layout l;
-    l.tp = k.tp, l.pp = k.pp, l.virtual_stages = k.virtual_stages, l.dp = k.dp, l.devices = world, l.zero = 1;
+    l.tp = k.tp, l.pp = k.pp, l.virtual_stages = k.virtual_stages, l.dp = k.dp, l.devices = world, l.zero = k.zero;
     l.microbatch = k.microbatch, l.global_batch = k.global_batch, l.microbatches = k.global_batch / (k.microbatch * k.dp);
-    plan_time pt = local_parallel_step_time(k.model, l, one, cores);
+    // As `wb plan` prices it (core/plan/plan.cpp): data parallel alone by the one-stage model.
+    plan_time pt = k.tp * k.pp > 1 ? local_parallel_step_time(k.model, l, one, cores) : local_step_time(k.model, l, one);
     const measured& ms = runs[i].first;
     const measured& ref = runs[i].second;
     layout_config rk = reference_of(k);
