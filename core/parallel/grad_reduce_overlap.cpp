@@ -16,17 +16,6 @@ bool overlap_grad_reduce_applies(const model& m, const collective* dp, const col
   return dp && dp->world() > 1 && !m.tensor_parallel() && !(pipeline && pipeline->world() > 1) && !m.stage().split();
 }
 
-std::vector<chunk> shard_parts_of(chunk range, int64_t P, int world) {
-  std::vector<chunk> parts;
-  const size_t lo = range.begin, hi = lo + range.size;
-  for (int r = 0; r < world; ++r) {
-    chunk s = chunk_range(size_t(P), world, r);
-    size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
-    parts.push_back({begin - lo, end - begin});
-  }
-  return parts;
-}
-
 grad_reduce_overlap::grad_reduce_overlap(model& m, collective& dp, int zero, size_t min_bucket_bytes)
     : model_(&m), dp_(&dp), zero_(zero) {
   if (zero != 0 && zero != 1)

@@ -39,9 +39,6 @@ constexpr size_t overlap_min_bucket_bytes = size_t(1) << 20;
 // parallel (the model's tp all-reduces run inside backward) and no pipeline (stage transfers).
 bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline);
 
-// Each rank's part of an arena range: the overlap of its ZeRO-1 shard chunk_range(P, world, r) with
-// it, relative to the range's start (reduce_scatter_parts' parts).
-std::vector<chunk> shard_parts_of(chunk range, int64_t P, int world);
 
 class grad_reduce_overlap {
  public:

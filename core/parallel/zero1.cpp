@@ -8,6 +8,18 @@
 
 namespace wb {
 
+std::vector<chunk> shard_parts_of(chunk range, int64_t P, int world) {
+  std::vector<chunk> parts;
+  const size_t lo = range.begin, hi = lo + range.size;
+  for (int r = 0; r < world; ++r) {
+    chunk s = chunk_range(size_t(P), world, r);
+    size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
+    parts.push_back({begin - lo, end - begin});
+  }
+  return parts;
+}
+
+
 zero1_gradients zero1_reduce_gradients(collective& c, const tensor& grads, double local_loss, int threads,
                                        const std::vector<chunk>& uncounted) {
   c.reduce_scatter_sum(grads.f32(), size_t(grads.numel()));

@@ -17,6 +17,10 @@ namespace wb {
 // The shard of a P-element arena that `c`'s rank updates.
 inline chunk zero1_shard(const collective& c, int64_t P) { return chunk_range(size_t(P), c.world(), c.rank()); }
 
+// Each rank's part of an arena range: the overlap of its shard chunk_range(P, world, r) with it,
+// relative to the range's start (the parts of a bucket's reduce-scatter or gather, zero2/zero3).
+std::vector<chunk> shard_parts_of(chunk range, int64_t P, int world);
+
 struct zero1_gradients {
   double loss = 0;   // mean of the ranks' local losses
   grad_stats stats;  // norm and finiteness of the whole averaged gradient, the same on every rank

@@ -93,16 +93,9 @@ void zero2_gradients::close(bucket& b) {
   // Under sequence parallel the bucket's replicated gradients are this tp rank's part: summed over
   // the tp group first, so every tp rank reduces the same whole gradient over its replicas.
   sequence_parallel_sum_grads(*model_, b.params);
-  // Each rank's part of the bucket: its shard's overlap with it, relative to the bucket.
-  std::vector<chunk> parts;
-  const size_t lo = b.range.begin, hi = lo + b.range.size;
-  for (int r = 0; r < dp_->world(); ++r) {
-    chunk s = chunk_range(size_t(model_->num_params()), dp_->world(), r);
-    size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
-    parts.push_back({begin - lo, end - begin});
-  }
+  std::vector<chunk> parts = shard_parts_of(b.range, model_->num_params(), dp_->world());
   const chunk mine = parts[size_t(dp_->rank())];
-  float* into = shard_grads_.f32() + (lo + mine.begin - shard_.begin);
+  float* into = shard_grads_.f32() + (b.range.begin + mine.begin - shard_.begin);
   auto reduce = [dp = dp_, grads = b.grads, parts = std::move(parts), mine, into] {
     float* g = grads.f32();
     reduce_scatter_parts(*dp, g, parts);

@@ -96,17 +96,6 @@ zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& 
   };
 }
 
-std::vector<chunk> zero3_parameters::parts_of(chunk range) const {
-  std::vector<chunk> parts;
-  const size_t lo = range.begin, hi = lo + range.size;
-  for (int r = 0; r < dp_->world(); ++r) {
-    chunk s = chunk_range(size_t(model_->num_params()), dp_->world(), r);
-    size_t begin = std::clamp(s.begin, lo, hi), end = std::clamp(s.begin + s.size, lo, hi);
-    parts.push_back({begin - lo, end - begin});
-  }
-  return parts;
-}
-
 void zero3_parameters::request(int l) {
   const bucket& b = layers_.at(size_t(l));
   if (pending_[size_t(l)]) return;
@@ -130,7 +119,7 @@ void zero3_parameters::gather(const bucket& b) const {
 }
 
 void zero3_parameters::fill(const bucket& b) const {
-  std::vector<chunk> parts = parts_of(b.range);
+  std::vector<chunk> parts = shard_parts_of(b.range, model_->num_params(), dp_->world());
   const chunk& mine = parts[size_t(dp_->rank())];
   float* d = b.gathered.f32();
   std::memcpy(d + mine.begin, shard_params_.f32() + (b.range.begin + mine.begin - shard_.begin), mine.size * sizeof(float));

@@ -82,7 +82,6 @@ class zero3_parameters {
     chunk range;      // in the arena
     tensor gathered;  // (range.size), charged to `parameters`; a layer's has storage only while gathered
   };
-  std::vector<chunk> parts_of(chunk range) const;  // each rank's shard inside range, relative to it
   void gather(const bucket& b) const;  // allocates b's buffer and fills it from the shards
   void fill(const bucket& b) const;    // fills it: the collective part
   // Layer l gathered, or its gather posted to the comm thread; then waited for.

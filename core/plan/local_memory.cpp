@@ -33,6 +33,7 @@
 #include "core/parallel/collective.hpp"
 #include "core/parallel/rank_layout.hpp"
 #include "core/plan/pipeline_replay.hpp"
+#include "core/plan/zero_buckets.hpp"
 
 namespace wb {
 namespace {
@@ -116,14 +117,10 @@ zero_sizes zero_sizes_of(const model_config& c, const plan_layout& l, const pipe
                          double P) {
   zero_sizes z;
   z.shard = double(chunk_range(size_t(P), l.dp, dp_rank).size);
-  std::vector<param_spec> whole = param_layout(c);
-  for (size_t i : stage_param_indices(c, st)) {
-    double n = double(shape_numel(shard_shape(whole[i], tensor_parallel_shard(c, whole[i], l.tp, tp_rank))));
-    int layer = param_layer(whole[i].name);
-    if (layer < 0) z.outer += n;
-    else if (layer == c.layers - 1) z.last_layer += n;
-    else if (layer == c.layers - 2) z.layer_before_last += n;
-  }
+  bucket_elements b = bucket_elements_of(c, l.tp, tp_rank, stage_param_indices(c, st));
+  z.outer = b.outer;
+  z.last_layer = c.layers >= 1 ? b.layer[size_t(c.layers - 1)] : 0;
+  z.layer_before_last = c.layers >= 2 ? b.layer[size_t(c.layers - 2)] : 0;
   return z;
 }
 
@@ -213,8 +210,7 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
     buckets_at_loss.gradients = f32 * zs.outer;
     buckets_at_block.gradients = f32 * (zs.outer + zs.last_layer);
   }
-  const bool prefetch = zero3 && l.overlap_grad_reduce && l.tp == 1 && l.pp == 1;  // overlap_grad_reduce_applies
-  if (zero3) buckets_at_block.parameters = f32 * (zs.last_layer + (prefetch ? zs.layer_before_last : 0));
+  if (zero3) buckets_at_block.parameters = f32 * (zs.last_layer + (zero3_prefetches(l) ? zs.layer_before_last : 0));
 
   held live, peak;
   auto consider = [&](const held& moment) {

@@ -24,10 +24,12 @@
 #include <array>
 #include <cmath>
 #include <initializer_list>
+#include <numeric>
 #include <vector>
 
 #include "core/model/param_layout.hpp"
 #include "core/plan/plan_flops.hpp"
+#include "core/plan/zero_buckets.hpp"
 
 namespace wb {
 namespace {
@@ -268,20 +270,15 @@ double local_dp_exchange_seconds(const model_config& c, const plan_layout& l, do
   if (l.zero <= 0) return seconds(collective_op::all_reduce, f32 * P);
   if (l.zero == 1) return seconds(collective_op::reduce_scatter, f32 * P) + seconds(collective_op::all_gather, f32 * P);
   // Stages 2 and 3 move buckets: each layer's parameters (tp rank 0's shard) and the outer ones.
-  double outer = 0;
-  std::vector<double> layer(size_t(c.layers), 0.0);
-  const int tp = std::max(1, l.tp);
-  for (const param_spec& s : param_layout(c)) {
-    double n = double(shape_numel(shard_shape(s, tensor_parallel_shard(c, s, tp, 0))));
-    int at = param_layer(s.name);
-    (at < 0 ? outer : layer[size_t(at)]) += n;
-  }
-  double per_microbatch = seconds(collective_op::reduce_scatter, f32 * outer);
-  for (double n : layer) {
+  std::vector<size_t> all(param_layout(c).size());
+  std::iota(all.begin(), all.end(), size_t(0));
+  const bucket_elements b = bucket_elements_of(c, std::max(1, l.tp), 0, all);
+  double per_microbatch = seconds(collective_op::reduce_scatter, f32 * b.outer);
+  for (double n : b.layer) {
     per_microbatch += seconds(collective_op::reduce_scatter, f32 * n);
     if (l.zero >= 3) per_microbatch += 2 * seconds(collective_op::all_gather, f32 * n);
   }
-  double after = seconds(collective_op::all_gather, f32 * (l.zero >= 3 ? outer : P));
+  double after = seconds(collective_op::all_gather, f32 * (l.zero >= 3 ? b.outer : P));
   return l.microbatches * per_microbatch + after;
 }
 

@@ -20,6 +20,7 @@
 #include <cmath>
 
 #include "core/model/param_layout.hpp"
+#include "core/plan/zero_buckets.hpp"
 
 namespace wb {
 namespace {
@@ -131,15 +132,14 @@ plan_memory stage_memory(const model_config& c, const plan_layout& l, const inst
   // the outer parameters (embedding, GPT's positions, final norm, output layer), open through
   // backward, and of the one layer whose backward runs; ZeRO-3 also keeps the outer parameters
   // gathered for the run and gathers one layer's at a time, two when it prefetches the next layer
-  // (overlap_grad_reduce without tensor parallel: grad_reduce_overlap.hpp).
+  // (zero3_prefetches).
   double hidden = tokens * C * e;
   if (pp > 1) m.comm_buffers += 2 * hidden;
   if (l.tp > 1) m.comm_buffers += hidden;
   if (l.zero >= 2 && l.dp > 1) {
     double layer = layer_params_per_rank(c, l.tp), outer = params - layers * layer;
     m.comm_buffers += (outer + layer) * 4;
-    const bool prefetch = l.overlap_grad_reduce && l.tp == 1;
-    if (l.zero == 3) m.comm_buffers += (outer + layer * (prefetch ? 2 : 1)) * (bf16 ? 2.0 : 4.0);
+    if (l.zero == 3) m.comm_buffers += (outer + layer * (zero3_prefetches(l) ? 2 : 1)) * (bf16 ? 2.0 : 4.0);
   }
 
   m.reserve = accelerator_reserve_bytes(inst);

@@ -45,7 +45,7 @@ bool overlap_on(const model& m, const trainer_options& o) {
 
 // ZeRO-2's reductions and ZeRO-3's prefetched gathers share one comm thread, so every rank posts
 // them to the data-parallel group in the same order.
-std::unique_ptr<comm_thread> zero2_comm_for(const model& m, const trainer_options& o) {
+std::unique_ptr<comm_thread> zero_comm_for(const model& m, const trainer_options& o) {
   return zero1_on(o) && o.zero >= 2 && overlap_on(m, o) ? std::make_unique<comm_thread>() : nullptr;
 }
 
@@ -81,9 +81,9 @@ std::vector<chunk> zero_uncounted_ranges(const model& m, bool pipelined) {
 
 trainer::trainer(model& m, compute_backend& backend, trainer_options o)
     : model_(&m), backend_(&backend), o_(std::move(o)), opt_(m, o_.optim, optimizer_shard(m, o_)),
-      zero2_comm_(zero2_comm_for(m, o_)), zero2_(zero2_for(m, o_, zero2_comm_.get())), overlap_(overlap_for(m, o_)) {
+      zero_comm_(zero_comm_for(m, o_)), zero2_(zero2_for(m, o_, zero_comm_.get())), overlap_(overlap_for(m, o_)) {
   if (zero2_ && o_.zero == 3)
-    zero3_ = std::make_unique<zero3_parameters>(m, *o_.data_parallel, zero2_->hooks(), zero2_comm_.get());
+    zero3_ = std::make_unique<zero3_parameters>(m, *o_.data_parallel, zero2_->hooks(), zero_comm_.get());
 }
 
 step_result trainer::step(const tensor& tokens, const tensor& targets) {
@@ -119,7 +119,7 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
       }
     } catch (...) {  // this thread's error is the one to report; the comm thread stops first
       if (overlap_) overlap_->abandon();
-      if (zero2_comm_) zero2_comm_->abandon();
+      if (zero_comm_) zero_comm_->abandon();
       if (zero3_) zero3_->abandon_gathers();
       throw;
     }

@@ -76,7 +76,7 @@ class trainer {
   trainer_options o_;
   adamw opt_;
   // ZeRO-2's comm thread when overlapped; declared before zero2_, which posts to it.
-  std::unique_ptr<comm_thread> zero2_comm_;
+  std::unique_ptr<comm_thread> zero_comm_;
   std::unique_ptr<zero2_gradients> zero2_;  // ZeRO-2: the gradient shard, in place of the model's arena
   std::unique_ptr<grad_reduce_overlap> overlap_;  // ZeRO-0/1 overlapped with the last backward
   std::unique_ptr<zero3_parameters> zero3_;  // ZeRO-3: the parameter shard, in place of the model's arena
