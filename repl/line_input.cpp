@@ -37,6 +37,11 @@ line_input::line_input(completer complete) : complete_(std::move(complete)) {
   el_set(el_, EL_GETCFN, read_char);
   // While editing, Ctrl-C arrives as a key (read_char handles it), not as SIGINT.
   el_set(el_, EL_SETTY, "-d", "-isig", nullptr);
+  // NUL is what a ^D typed in canonical mode (while a call runs) reaches the editor as. libedit
+  // binds it to quoted-insert (edit mode disables the literal-next key, lnext, to NUL), which
+  // put the next ^D into the line as text, where every later ^D only rang the bell. Set-mark is
+  // emacs's own binding for ^@ and harmless.
+  el_set(el_, EL_BIND, "^@", "em-set-mark", nullptr);
   el_set(el_, EL_ADDFN, "wb-complete", "Complete recipe fields and REPL functions", on_tab);
   el_set(el_, EL_BIND, "^I", "wb-complete", nullptr);
 }
@@ -121,6 +126,10 @@ line_input::status line_input::read(const std::string& prompt, std::string& out)
   }
   prompt_ = prompt;
   interrupted_ = false;
+  // Edit mode before the prompt is drawn: el_gets draws the prompt in cooked mode and switches
+  // only at its first read, so a key typed in between met canonical mode (^D an end-of-file
+  // marker, ^C a SIGINT with no call to stop). el_gets restores cooked mode when it returns.
+  el_set(el_, EL_PREP_TERM, 1);
   int count = 0;
   const char* line = el_gets(el_, &count);
   if (interrupted_) {

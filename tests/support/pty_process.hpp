@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -63,19 +64,14 @@ class pty_process {
     }
   }
 
-  // Waits for the program to exit; its exit status, or -1 after `seconds`.
-  // Ctrl-D: end of input at an empty prompt. The tty can swallow a ^D that arrives while the
-  // line editor is between reads (canonical mode turns it into a zero-length read nobody sees),
-  // so it is sent again each second until the program exits; the exit status, or -1.
+  // Ctrl-D (end of input at an empty prompt), once, then waits for the program to exit: its exit
+  // status, or -1 after `seconds`.
   int send_eof_and_wait_exit(double seconds = 10) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      type("\x04");
-      if (int status = wait_exit(1.0); status != -1) return status;
-    }
-    return -1;
+    type("\x04");
+    return wait_exit(seconds);
   }
 
+  // Waits for the program to exit; its exit status, or -1 after `seconds`.
   int wait_exit(double seconds = 10) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -90,6 +86,14 @@ class pty_process {
   }
 
   const std::string& transcript() const { return out_; }
+
+  // Whether the terminal is in canonical (line-at-a-time, cooked) mode, as the program last set it:
+  // a pseudo-terminal's master reads the settings of its slave.
+  bool terminal_is_canonical() const {
+    struct termios t{};
+    if (tcgetattr(fd_, &t) != 0) throw std::runtime_error("tcgetattr on the pty failed");
+    return (t.c_lflag & ICANON) != 0;
+  }
 
  private:
   bool read_some(int timeout_ms) {
