@@ -108,10 +108,45 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
   control_->start_monitor(o_.timeout_s);
 }
 
+fabric_collective::fabric_collective(channel_of, fabric_collective& parent)
+    : rank_(parent.rank_), world_(parent.world_), o_(parent.o_), depth_(parent.depth_), control_(parent.control_),
+      owns_control_(false) {
+  const bool two_rank_tcp = fabric_provider_name(o_.provider) == "tcp;ofi_rxm" && world_ == 2;
+  ep_ = std::make_unique<fabric_endpoint>(o_.provider, two_rank_tcp ? 0 : o_.slice_bytes);
+  // Every rank's name in turn from its owner, over the parent: first its length, then its bytes.
+  std::vector<std::vector<char>> names(static_cast<size_t>(world_));
+  for (int r = 0; r < world_; ++r) {
+    std::vector<char>& name = names[size_t(r)];
+    if (r == rank_) name = ep_->name();
+    uint64_t bytes = name.size();
+    parent.broadcast(&bytes, sizeof bytes, r);
+    name.resize(size_t(bytes));
+    parent.broadcast(name.data(), name.size(), r);
+  }
+  ep_->insert_peers(names);
+  parent.barrier();  // every rank has every address before anyone sends
+}
+
+std::unique_ptr<collective> fabric_collective::open_channel() {
+  std::unique_ptr<collective> channel;
+  guarded([&] { channel.reset(new fabric_collective(channel_of{}, *this)); });
+  return channel;
+}
+
 fabric_collective::~fabric_collective() {
   // An orderly goodbye only when this rank is healthy and not unwinding from an error; otherwise
   // closing the control socket is what tells rank 0 (and through it everyone) that we are gone.
-  if (!broken_ && std::uncaught_exceptions() == 0) control_->finish();
+  // A channel's goodbye is a barrier (its endpoint stays open until every peer is done with it); a
+  // failure meanwhile is the parent's to report.
+  if (broken_ || std::uncaught_exceptions() != 0) return;
+  if (owns_control_) {
+    control_->finish();
+    return;
+  }
+  try {
+    barrier();
+  } catch (const collective_error&) {
+  }
 }
 
 const std::string& fabric_collective::provider() const { return ep_->provider_name(); }

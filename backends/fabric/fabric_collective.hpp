@@ -56,6 +56,12 @@ class fabric_collective final : public collective {
   void recv(void* data, size_t bytes, int peer, uint32_t tag) override;
   void send_recv(const std::vector<p2p_op>& ops) override;
 
+  // A second endpoint (its own libfabric fabric and domain, so another thread may drive it: each
+  // endpoint is FI_THREAD_DOMAIN) whose addresses travel over this one; it shares this object's
+  // control channel for failure detection. Its destructor waits at a barrier, so no rank closes
+  // its endpoint while a peer still receives from it.
+  std::unique_ptr<collective> open_channel() override;
+
   const std::string& provider() const;
 
  private:
@@ -103,11 +109,15 @@ class fabric_collective final : public collective {
   template <class F>
   void guarded(F&& f);
 
+  struct channel_of {};  // open_channel's constructor
+  fabric_collective(channel_of, fabric_collective& parent);
+
   int rank_, world_;
   fabric_options o_;
   size_t depth_ = 1;  // slices per chunk the ring algorithms aim for (fabric_collective.cpp: per provider)
   std::unique_ptr<fabric_endpoint> ep_;
-  std::unique_ptr<control_channel> control_;
+  std::shared_ptr<control_channel> control_;
+  bool owns_control_ = true;  // false on a channel: the parent says goodbye
   uint32_t op_seq_ = 0;
   std::map<std::pair<int, uint32_t>, uint32_t> send_seq_, recv_seq_;  // (peer, tag) -> next message
   std::vector<float> slots_;  // staging slices for reductions

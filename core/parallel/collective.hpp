@@ -10,6 +10,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,6 +61,11 @@ class collective {
   // order sent; the receiver must name the exact size (zero bytes: nothing travels). tag < 2^16.
   virtual void send(const void* data, size_t bytes, int peer, uint32_t tag) = 0;
   virtual void recv(void* data, size_t bytes, int peer, uint32_t tag) = 0;
+  // A collective over the same ranks on a transport of its own, so that one thread can use it while
+  // another uses this one (the trainer's comm thread reducing gradients over data parallel while
+  // backward runs tensor parallel's all-reduces). Collective; it must not outlive this object.
+  // nullptr where the backend has no second transport (this default).
+  virtual std::unique_ptr<collective> open_channel() { return nullptr; }
   // Point to point: every send and receive of `ops` in flight at once, returning when all are
   // complete, so two ranks may send to each other in one call without deadlock when a send waits
   // for its receiver (Megatron-LM's batch_isend_irecv between pipeline stages). Order per (peer,

@@ -14,9 +14,11 @@
 // two ranks that sum is one addition, so the losses are bit-identical; with more, the collective's
 // order over the ranks may differ with the message size (fp32 rounding).
 //
-// Only when nothing else uses the collective during backward: tensor parallel (all-reduces inside
-// backward on a sub-collective of the same endpoint) and pipeline parallel (sends between stages)
-// keep the synchronous path; the trainer decides (overlap_grad_reduce_applies).
+// Tensor parallel: a bucket's replicated (sequence-parallel) gradients are summed over the tp group
+// on the main thread before the bucket is posted, as ZeRO-2 does, and the data-parallel collective
+// must be a channel of its own (collective::open_channel), since backward's tp all-reduces run on
+// the main thread meanwhile. Pipeline parallel (sends between stages) keeps the synchronous path;
+// the trainer decides (overlap_grad_reduce_applies).
 #pragma once
 #include <vector>
 
@@ -35,9 +37,10 @@ namespace wb {
 // "dist._DEFAULT_FIRST_BUCKET_BYTES").
 constexpr size_t overlap_min_bucket_bytes = size_t(1) << 20;
 
-// True when the overlap is safe and useful: data parallel over more than one rank, no tensor
-// parallel (the model's tp all-reduces run inside backward) and no pipeline (stage transfers).
-bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline);
+// True when the overlap is safe and useful: data parallel over more than one rank, no pipeline
+// (stage transfers), and tensor parallel (the model's tp all-reduces run inside backward) only when
+// dp is a channel of its own.
+bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline, bool dp_own_channel);
 
 
 class grad_reduce_overlap {
@@ -63,7 +66,7 @@ class grad_reduce_overlap {
   std::vector<chunk> buckets() const;
 
  private:
-  void post(chunk range);
+  void post(chunk range, const std::vector<size_t>& params);
 
   model* model_;
   collective* dp_;
@@ -71,6 +74,9 @@ class grad_reduce_overlap {
   std::vector<chunk> layer_buckets_;  // from the last layer down
   std::vector<int> posted_after_;     // layer_buckets_[i] is posted when backward leaves this layer
   std::vector<chunk> outer_;
+  // The parameters (indices into the model's) of each layer bucket and each outer bucket, whose
+  // sequence-parallel gradients are summed over tp before the bucket is posted.
+  std::vector<std::vector<size_t>> layer_bucket_params_, outer_params_;
   layer_hooks hooks_;
   comm_thread comm_;  // last: its destructor runs first, while the rest is still alive
 };

@@ -6,7 +6,7 @@
 namespace wb {
 
 bool zero3_prefetches(const plan_layout& l) {
-  return l.zero >= 3 && l.dp > 1 && l.overlap_grad_reduce && l.tp <= 1 && l.pp <= 1;
+  return l.zero >= 3 && l.dp > 1 && l.overlap_grad_reduce && l.pp <= 1;
 }
 
 bucket_elements bucket_elements_of(const model_config& c, int tp, int tp_rank, const std::vector<size_t>& indices) {

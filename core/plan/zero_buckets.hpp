@@ -10,7 +10,8 @@
 namespace wb {
 
 // The engine's overlap_grad_reduce_applies (core/parallel/grad_reduce_overlap.hpp) for a plan:
-// ZeRO-3 over dp > 1 with parallel.overlap_grad_reduce, no tensor or pipeline parallel.
+// ZeRO-3 over dp > 1 with parallel.overlap_grad_reduce, no pipeline parallel (with tensor parallel
+// train_run gives data parallel a channel of its own, so the prefetch runs there too).
 bool zero3_prefetches(const plan_layout& l);
 
 // Elements that tensor-parallel rank `tp_rank` of `tp` holds of the parameters `indices` (into

@@ -180,9 +180,13 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   const rank_coords me = layout.coords(ranks ? ranks->rank() : 0);
   const int dp_size = layout.dp;
   const pipeline_stage stage{me.pp, pp, pp > 1 ? r.parallel.virtual_stages : 1};
+  // With tensor parallel (no pipeline) and the overlap on, data parallel gets a channel of its own,
+  // so the trainer's comm thread reduces gradients beside backward's tp all-reduces.
+  std::unique_ptr<collective> dp_channel;
+  if (dp_size > 1 && tp > 1 && pp == 1 && r.parallel.overlap_grad_reduce) dp_channel = ranks->open_channel();
   std::optional<sub_collective> tp_group, dp_group, pp_group;
   if (tp > 1) tp_group.emplace(*ranks, layout.tp_group(ranks->rank()), 100);
-  if (dp_size > 1 && tp * pp > 1) dp_group.emplace(*ranks, layout.dp_group(ranks->rank()), 200);
+  if (dp_size > 1 && tp * pp > 1) dp_group.emplace(dp_channel ? *dp_channel : *ranks, layout.dp_group(ranks->rank()), 200);
   if (pp > 1) pp_group.emplace(*ranks, layout.pp_group(ranks->rank()), 300);
   collective* dp = tp * pp > 1 ? (dp_group ? &*dp_group : nullptr) : ranks;
   collective* pipeline = pp_group ? &*pp_group : nullptr;
@@ -242,6 +246,7 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   to.recompute = recompute_from_string(r.parallel.recompute);
   to.nan_policy = r.train.nan_policy;
   to.data_parallel = dp;
+  to.data_parallel_own_channel = dp_channel != nullptr;
   to.zero = zero;  // the recipe refuses stages 2 and 3 with pipeline parallel (layout_check)
   to.pipeline = pipeline;
   to.overlap_grad_reduce = r.parallel.overlap_grad_reduce;

@@ -40,7 +40,7 @@ bool zero1_on(const trainer_options& o) {
 }
 
 bool overlap_on(const model& m, const trainer_options& o) {
-  return o.overlap_grad_reduce && overlap_grad_reduce_applies(m, o.data_parallel, o.pipeline);
+  return o.overlap_grad_reduce && overlap_grad_reduce_applies(m, o.data_parallel, o.pipeline, o.data_parallel_own_channel);
 }
 
 // ZeRO-2's reductions and ZeRO-3's prefetched gathers share one comm thread, so every rank posts
@@ -125,7 +125,8 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
     }
   }
   r.loss = loss_sum / double(k);
-  if (!zero2_) sequence_parallel_sum_grads(*model_);  // ZeRO-2 sums each bucket as it closes
+  // ZeRO-2 and the overlap sum each bucket as it closes.
+  if (!zero2_ && !overlap_) sequence_parallel_sum_grads(*model_);
   const bool zero1 = zero1_on(o_);
   grad_stats g;
   if (zero1) {  // the hook: this rank's shard of the averaged gradient, the global norm

@@ -113,13 +113,13 @@ TEST_CASE("wb run --nproc refuses a layout it cannot execute, at the recipe's li
 namespace {
 
 // Kills rank 1 of a 2-rank run of `layout` once it trains; the job must end naming it.
-void check_killed_rank_is_named(const std::string& layout) {
+void check_killed_rank_is_named(const std::string& layout, int nproc = 2) {
   small_run s;
   std::string log = "killed.log";
   pid_t launcher = fork();
   if (launcher == 0) {
     setenv("WB_FABRIC_TIMEOUT", "3", 1);
-    std::string cmd = "exec " + wb_cmd("run small.lua --out killed --nproc 2 " + layout + " train.steps=100000 "
+    std::string cmd = "exec " + wb_cmd("run small.lua --out killed --nproc " + std::to_string(nproc) + " " + layout + " train.steps=100000 "
                                        "train.eval_every=0 checkpoint.every=0") + " > " + log + " 2>&1";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), (char*)nullptr);
     _exit(127);
@@ -147,7 +147,7 @@ void check_killed_rank_is_named(const std::string& layout) {
   INFO(out);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) != 0);
-  CHECK_THAT(out, Catch::Contains("[rank 0/2] wb run: "));
+  CHECK_THAT(out, Catch::Contains("[rank 0/" + std::to_string(nproc) + "] wb run: "));
   CHECK_THAT(out, Catch::Contains("rank 1 exited or lost its connection"));
   CHECK(seconds < 3 + 5);  // WB_FABRIC_TIMEOUT plus margin; a closed socket is noticed at once
 }
@@ -160,4 +160,11 @@ TEST_CASE("a rank killed during wb run --nproc 2 ends the job with an error nami
 
 TEST_CASE("a pipeline stage killed during wb run --nproc 2 parallel.pp=2 ends the job naming it", "[cli][run][pp][failure]") {
   check_killed_rank_is_named("parallel.dp=1 parallel.pp=2");
+}
+
+TEST_CASE("a rank killed during wb run --nproc 4 parallel.tp=2 parallel.dp=2, data parallel on a channel of its own, ends "
+          "the job naming it", "[cli][run][tp][failure]") {
+  // Rank 1 is rank 0's tp peer: rank 0's training thread waits for it on the first endpoint, and its
+  // comm thread for rank 2 on the channel, which shares the first endpoint's failure detection.
+  check_killed_rank_is_named("parallel.tp=2 parallel.dp=2 parallel.zero=2", 4);
 }

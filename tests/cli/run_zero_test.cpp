@@ -110,5 +110,21 @@ TEST_CASE("wb run --nproc 2 parallel.zero=3 gives the single-process losses, a l
 
 TEST_CASE("wb run --nproc 4 parallel.tp=2 parallel.dp=2 parallel.zero=3 gives the single-process losses", "[cli][run][tp][zero]") {
   small_run s;
+  // As recipes run it: data parallel on a channel of its own, so the comm thread reduces and
+  // prefetches beside backward's tp all-reduces.
   check_against_one_process("parallel.tp=2 parallel.dp=2 parallel.zero=3", "parallel.microbatch=2", 4);
+  REQUIRE(run_command(wb_cmd("run small.lua --out sync --nproc 4 parallel.tp=2 parallel.dp=2 parallel.zero=3 "
+                             "parallel.microbatch=2 parallel.overlap_grad_reduce=false")).status == 0);
+  // Two replicas: every data-parallel sum is one addition, in either thread.
+  CHECK(metric_values("split/metrics.jsonl", "loss") == metric_values("sync/metrics.jsonl", "loss"));
+  // Prefetching holds one more layer: its tp=2 shard, 2 norms (64) whole, wq, wo (64x64), wk, wv
+  // (32x64) and w1, w3, w2 (128x64) halved.
+  const double layer_shard = 2 * 64 + (2 * 64 * 64 + 2 * 32 * 64 + 3 * 128 * 64) / 2.0;
+  auto ahead = peaks_by_rank("split/metrics.jsonl", "parameters"), sync = peaks_by_rank("sync/metrics.jsonl", "parameters");
+  REQUIRE(ahead.size() == 4);
+  REQUIRE(sync.size() == 4);
+  for (size_t r = 0; r < 4; ++r) {
+    std::printf("tp=2 x dp=2 ZeRO-3 rank %zu parameter peak: %.0f bytes prefetching, %.0f synchronous\n", r, ahead[r], sync[r]);
+    CHECK(ahead[r] - sync[r] == Approx(4 * layer_shard).margin(8));
+  }
 }

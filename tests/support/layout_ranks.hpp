@@ -22,6 +22,9 @@ struct layout_run {
   int tp = 1, dp = 1, pp = 1, virtual_stages = 1, zero = 0;
   recompute_mode recompute = recompute_mode::none;
   bool sequence_parallel = false;
+  // Data parallel on a group of its own (as train_run's channel) with the gradient reduction
+  // overlapped with backward on the trainer's comm thread.
+  bool overlap = false;
 };
 
 struct rank_trace {
@@ -40,11 +43,12 @@ inline std::vector<rank_trace> train_on_layout(const model_config& c, uint64_t s
                                                const batch_rows_fn& batch_rows, const inspect_fn& inspect = {}) {
   int world = l.tp * l.dp * l.pp;
   rank_layout layout = make_rank_layout(l.tp, l.dp, l.pp, world);
-  local_collective_group g(world, std::chrono::seconds(60));
+  local_collective_group g(world, std::chrono::seconds(60)), channel(world, std::chrono::seconds(60));
   std::vector<rank_trace> res(static_cast<size_t>(world));
   auto errors = run_on_thread_ranks(g, [&](int r) {
     rank_coords me = layout.coords(r);
-    sub_collective tpg(g.member(r), layout.tp_group(r), 100), dpg(g.member(r), layout.dp_group(r), 200),
+    sub_collective tpg(g.member(r), layout.tp_group(r), 100),
+        dpg(l.overlap ? channel.member(r) : g.member(r), layout.dp_group(r), 200),
         ppg(g.member(r), layout.pp_group(r), 300);
     cpu_backend be(1);
     model m(c, seed, &tpg, pipeline_stage{me.pp, l.pp, l.virtual_stages});
@@ -54,6 +58,8 @@ inline std::vector<rank_trace> train_on_layout(const model_config& c, uint64_t s
     o.zero = l.zero;
     if (l.dp > 1) o.data_parallel = &dpg;
     if (l.pp > 1) o.pipeline = &ppg;
+    o.overlap_grad_reduce = base.overlap_grad_reduce || l.overlap;
+    o.data_parallel_own_channel = l.overlap;
     trainer tr(m, be, o);
     int rows = global_rows / l.dp, first = me.dp * rows;
     rank_trace& t = res[size_t(r)];

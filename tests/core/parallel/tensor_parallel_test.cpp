@@ -3,7 +3,8 @@
 // rounding (sums run in another order: the row-parallel all-reduces and the vocabulary-parallel
 // softmax), each rank allocates only its shards, and the replicated norm weights stay identical
 // on the ranks of a tp group; with ZeRO-1 and ZeRO-2 too (each tp rank's optimizer,
-// and gradient, sharded over its dp group).
+// and gradient, sharded over its dp group); with the gradient reduction overlapped with backward
+// on a data-parallel group of its own, bit for bit the synchronous run.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "tests/support/lm_batch.hpp"
 #include "tests/support/layout_ranks.hpp"
 #include "backends/cpu/cpu_backend.hpp"
+#include "core/parallel/grad_reduce_overlap.hpp"
 #include "core/parallel/local_collective.hpp"
 #include "core/train/trainer.hpp"
 
@@ -68,11 +70,12 @@ struct rank_result : wb::test::rank_trace {
 };
 
 std::vector<rank_result> run_layout(int tp, int dp, recompute_mode rc = recompute_mode::none, const std::string& family = "llama",
-                                    int zero = 0, bool sequence_parallel = false) {
+                                    int zero = 0, bool sequence_parallel = false, bool overlap = false) {
   std::vector<std::vector<float>> norms(size_t(tp * dp));
   auto traces = wb::test::train_on_layout(
-      tiny(family), 7, {tp, dp, 1, 1, zero, rc, sequence_parallel}, options(), steps, 8, rows_of_batch,
+      tiny(family), 7, {tp, dp, 1, 1, zero, rc, sequence_parallel, overlap}, options(), steps, 8, rows_of_batch,
       [&](int r, const model& m, wb::test::rank_trace&) {
+        if (zero == 3) return;  // the layers' weights are gathered only while they run
         const tensor& w = m.param(family == "gpt" ? "layers.1.ln1.w" : "layers.1.attn_norm")->data;
         norms[size_t(r)].assign(w.f32(), w.f32() + w.numel());
       });
@@ -184,6 +187,42 @@ TEST_CASE("tp=2 x dp=2 with sequence parallel and ZeRO-1 or ZeRO-2 keeps the sin
   check_against(single, run_layout(2, 2, recompute_mode::selective, "llama", 2, true), 2);
   auto single_gpt = single_process_losses("gpt");
   check_against(single_gpt, run_layout(2, 2, recompute_mode::none, "gpt", 2, true), 2);
+}
+
+// With data parallel on a group of its own, the trainer's comm thread reduces each bucket (ZeRO-0/1:
+// the last microbatch's; ZeRO-2/3: every microbatch's, and ZeRO-3 prefetches the next layer's
+// gather) while backward runs the tp all-reduces; a bucket's sequence-parallel gradients are summed
+// over tp first. Over two replicas each sum is one addition, so nothing may differ by a bit.
+TEST_CASE("tp=2 x dp=2 with the gradient reduction overlapped beside tensor parallel gives the synchronous run bit for bit",
+          "[parallel][train][overlap]") {
+  const int zero = GENERATE(0, 1, 2, 3);
+  const std::string family = GENERATE("llama", "gpt");
+  INFO("ZeRO-" << zero << ", " << family << ", sequence parallel");
+  auto sync = run_layout(2, 2, recompute_mode::none, family, zero, true, false);
+  auto over = run_layout(2, 2, recompute_mode::none, family, zero, true, true);
+  for (size_t r = 0; r < 4; ++r) {
+    INFO("rank " << r);
+    REQUIRE(sync[r].error == "");
+    REQUIRE(over[r].error == "");
+    CHECK(over[r].losses == sync[r].losses);
+    CHECK(over[r].grad_norms == sync[r].grad_norms);
+    CHECK(over[r].attn_norm == sync[r].attn_norm);
+  }
+  CHECK(sync[0].losses.back() < sync[0].losses.front() - 0.05);
+}
+
+TEST_CASE("the overlap applies beside tensor parallel only when data parallel has a channel of its own",
+          "[parallel][overlap]") {
+  local_collective_group g(2), dp(2);
+  auto errors = wb::test::run_on_thread_ranks(g, [&](int r) {
+    model m(tiny(), 7, &g.member(r));
+    CHECK_FALSE(overlap_grad_reduce_applies(m, &dp.member(r), nullptr, false));
+    CHECK(overlap_grad_reduce_applies(m, &dp.member(r), nullptr, true));
+    model whole(tiny(), 7);
+    CHECK(overlap_grad_reduce_applies(whole, &dp.member(r), nullptr, false));
+    CHECK_FALSE(overlap_grad_reduce_applies(whole, &dp.member(r), &g.member(r), true));  // a pipeline of two stages
+  });
+  for (auto& e : errors) CHECK(e == "");
 }
 
 TEST_CASE("a sequence-parallel model refuses a sequence the tp group does not divide", "[parallel][sequence_parallel]") {
