@@ -95,8 +95,7 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
   if (o_.slice_bytes == 0)
     o_.slice_bytes = two_rank_shm ? two_rank_shm_slice_bytes : provider == "shm" ? shm_slice_bytes : default_slice_bytes;
   depth_ = two_rank_shm ? two_rank_shm_pipeline_depth : two_rank_tcp ? two_rank_tcp_pipeline_depth : pipeline_depth;
-  // Every slice eager, except with two ranks over tcp (rendezvous above ofi_rxm's own limit).
-  ep_ = std::make_unique<fabric_endpoint>(o_.provider, two_rank_tcp ? 0 : o_.slice_bytes);
+  ep_ = open_endpoint();
   if (o_.algorithm == "one_sided" && !ep_->supports_rma())
     throw std::invalid_argument(fmt::format("WB_FABRIC_ALGORITHM=one_sided needs RMA whose completed writes are in the peer's "
                                             "memory, which provider '{}' does not give here; hint: use FI_PROVIDER=shm, or "
@@ -111,8 +110,7 @@ fabric_collective::fabric_collective(int rank, int world, fabric_options options
 fabric_collective::fabric_collective(channel_of, fabric_collective& parent)
     : rank_(parent.rank_), world_(parent.world_), o_(parent.o_), depth_(parent.depth_), control_(parent.control_),
       owns_control_(false) {
-  const bool two_rank_tcp = fabric_provider_name(o_.provider) == "tcp;ofi_rxm" && world_ == 2;
-  ep_ = std::make_unique<fabric_endpoint>(o_.provider, two_rank_tcp ? 0 : o_.slice_bytes);
+  ep_ = open_endpoint();
   // Every rank's name in turn from its owner, over the parent: first its length, then its bytes.
   std::vector<std::vector<char>> names(static_cast<size_t>(world_));
   for (int r = 0; r < world_; ++r) {
@@ -125,6 +123,12 @@ fabric_collective::fabric_collective(channel_of, fabric_collective& parent)
   }
   ep_->insert_peers(names);
   parent.barrier();  // every rank has every address before anyone sends
+}
+
+std::unique_ptr<fabric_endpoint> fabric_collective::open_endpoint() const {
+  // Every slice eager, except with two ranks over tcp (rendezvous above ofi_rxm's own limit).
+  const bool two_rank_tcp = fabric_provider_name(o_.provider) == "tcp;ofi_rxm" && world_ == 2;
+  return std::make_unique<fabric_endpoint>(o_.provider, two_rank_tcp ? 0 : o_.slice_bytes);
 }
 
 std::unique_ptr<collective> fabric_collective::open_channel() {

@@ -111,6 +111,7 @@ class fabric_collective final : public collective {
 
   struct channel_of {};  // open_channel's constructor
   fabric_collective(channel_of, fabric_collective& parent);
+  std::unique_ptr<fabric_endpoint> open_endpoint() const;  // for o_ and world_ (both constructors)
 
   int rank_, world_;
   fabric_options o_;
