@@ -2,85 +2,66 @@
 // the jobs the comm thread runs.
 #include "core/parallel/grad_reduce_overlap.hpp"
 
-#include <algorithm>
+#include <utility>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "core/parallel/data_parallel.hpp"
+#include "core/parallel/param_buckets.hpp"
 #include "core/parallel/sequence_parallel_grads.hpp"
 #include "core/parallel/zero2.hpp"
 
 namespace wb {
 
 bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline, bool dp_own_channel) {
-  return dp && dp->world() > 1 && (!m.tensor_parallel() || dp_own_channel) && !(pipeline && pipeline->world() > 1) &&
-         !m.stage().split();
+  const bool pipelined = (pipeline && pipeline->world() > 1) || m.stage().split();
+  return dp && dp->world() > 1 && (dp_own_channel || (!m.tensor_parallel() && !pipelined));
 }
 
 grad_reduce_overlap::grad_reduce_overlap(model& m, collective& dp, int zero, size_t min_bucket_bytes)
     : model_(&m), dp_(&dp), zero_(zero) {
   if (zero != 0 && zero != 1)
     throw std::invalid_argument(fmt::format("grad_reduce_overlap: ZeRO stage {} (0 or 1 here; ZeRO-2 reduces its own buckets)", zero));
-  // Each layer's range of the arena (its parameters follow each other: param_layout order).
-  std::vector<chunk> layers;
-  std::vector<std::vector<size_t>> layer_params;
-  const float* arena = m.param_arena().f32();
-  for (size_t i = 0; i < m.params().size(); ++i) {
-    const parameter& p = m.params()[i];
-    chunk at{size_t(p.v->data.f32() - arena), size_t(p.v->data.numel())};
-    int l = param_layer(p.name);
-    if (l < 0) {
-      if (!outer_.empty() && outer_.back().begin + outer_.back().size == at.begin) {
-        outer_.back().size += at.size;
-        outer_params_.back().push_back(i);
-      } else {
-        outer_.push_back(at);
-        outer_params_.push_back({i});
-      }
-      continue;
-    }
-    if (size_t(l) >= layers.size()) layers.resize(size_t(l) + 1, chunk{0, 0}), layer_params.resize(size_t(l) + 1);
-    chunk& c = layers[size_t(l)];
-    if (c.size == 0) c = at;
-    else if (c.begin + c.size == at.begin) c.size += at.size;
-    else throw std::logic_error(fmt::format("grad_reduce_overlap: parameter '{}' is not next to the rest of its layer", p.name));
-    layer_params[size_t(l)].push_back(i);
-  }
-  // From the last layer down (backward's order), merging while a bucket is under the minimum and the
-  // next layer lies just below it in the arena.
-  for (int l = int(layers.size()) - 1; l >= 0; --l) {
-    const chunk& c = layers[size_t(l)];
-    if (c.size == 0) continue;
-    const std::vector<size_t>& params = layer_params[size_t(l)];
-    bool merge = !layer_buckets_.empty() && layer_buckets_.back().size * sizeof(float) < min_bucket_bytes &&
-                 c.begin + c.size == layer_buckets_.back().begin;
+  param_buckets groups = param_buckets_of(m, "grad_reduce_overlap");
+  // From the last layer down (backward's order), merging a layer into the bucket above it while that
+  // bucket is under the minimum, the two layers are consecutive (a pipeline stage's chunks hold runs
+  // of layers, each run finished by its own last backward) and the layer lies just below it in the
+  // arena.
+  for (int l = int(groups.layers.size()) - 1; l >= 0; --l) {
+    param_bucket& g = groups.layers[size_t(l)];
+    if (g.params.empty()) continue;  // another pipeline stage's layer
+    bool merge = !layer_buckets_.empty() && layer_buckets_.back().range.size * sizeof(float) < min_bucket_bytes &&
+                 posted_after_.back() == l + 1 && g.range.begin + g.range.size == layer_buckets_.back().range.begin;
     if (merge) {
-      layer_buckets_.back().begin = c.begin, layer_buckets_.back().size += c.size;
-      layer_bucket_params_.back().insert(layer_bucket_params_.back().end(), params.begin(), params.end());
+      param_bucket& b = layer_buckets_.back();
+      b.range.begin = g.range.begin, b.range.size += g.range.size;
+      b.params.insert(b.params.end(), g.params.begin(), g.params.end());
       posted_after_.back() = l;
     } else {
-      layer_buckets_.push_back(c);
-      layer_bucket_params_.push_back(params);
+      layer_buckets_.push_back(std::move(g));
       posted_after_.push_back(l);
     }
   }
+  outer_ = std::move(groups.outer);
   hooks_.finished = [this](int l) {
     for (size_t i = 0; i < posted_after_.size(); ++i)
-      if (posted_after_[i] == l) post(layer_buckets_[i], layer_bucket_params_[i]);
+      if (posted_after_[i] == l) post(layer_buckets_[i]);
   };
 }
 
 std::vector<chunk> grad_reduce_overlap::buckets() const {
-  std::vector<chunk> out = layer_buckets_;
-  out.insert(out.end(), outer_.begin(), outer_.end());
+  std::vector<chunk> out;
+  for (const param_bucket& b : layer_buckets_) out.push_back(b.range);
+  for (const param_bucket& b : outer_) out.push_back(b.range);
   return out;
 }
 
-void grad_reduce_overlap::post(chunk range, const std::vector<size_t>& params) {
+void grad_reduce_overlap::post(const param_bucket& b) {
   // Under sequence parallel this tp rank holds its part of the replicated gradients: summed over
   // the tp group here, on the main thread, so every tp rank reduces the same whole gradient.
-  sequence_parallel_sum_grads(*model_, params);
+  sequence_parallel_sum_grads(*model_, b.params);
+  const chunk range = b.range;
   float* data = model_->grad_arena().f32() + range.begin;
   if (zero_ == 0) {
     comm_.post([this, data, range] { dp_->all_reduce_sum(data, range.size); });
@@ -91,7 +72,7 @@ void grad_reduce_overlap::post(chunk range, const std::vector<size_t>& params) {
 }
 
 void grad_reduce_overlap::end_backward() {
-  for (size_t i = 0; i < outer_.size(); ++i) post(outer_[i], outer_params_[i]);
+  for (const param_bucket& b : outer_) post(b);
 }
 
 double grad_reduce_overlap::finish_all_reduce(double local_loss) {

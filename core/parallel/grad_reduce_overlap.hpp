@@ -17,14 +17,20 @@
 // Tensor parallel: a bucket's replicated (sequence-parallel) gradients are summed over the tp group
 // on the main thread before the bucket is posted, as ZeRO-2 does, and the data-parallel collective
 // must be a channel of its own (collective::open_channel), since backward's tp all-reduces run on
-// the main thread meanwhile. Pipeline parallel (sends between stages) keeps the synchronous path;
-// the trainer decides (overlap_grad_reduce_applies).
+// the main thread meanwhile. Pipeline parallel likewise (the schedule's sends run on the main
+// thread): the hooks go on each chunk's last microbatch (pipeline_forward_backward), so a stage's
+// buckets are reduced during its cooldown, and a stage that finishes early (the last one, under
+// 1F1B) reduces while the stages before it still run backward, as Megatron-Core does
+// (megatron/core/pipeline_parallel/schedules.py: grad sync enabled for the last microbatch's
+// backward of each chunk, with --overlap-grad-reduce). The outer buckets are posted after the tied
+// embedding's gradients were summed over the stages.
 #pragma once
 #include <vector>
 
 #include "core/model/model.hpp"
 #include "core/parallel/collective.hpp"
 #include "core/parallel/comm_thread.hpp"
+#include "core/parallel/param_buckets.hpp"
 #include "core/parallel/zero1.hpp"
 #include "core/tensor/tape.hpp"
 
@@ -37,9 +43,9 @@ namespace wb {
 // "dist._DEFAULT_FIRST_BUCKET_BYTES").
 constexpr size_t overlap_min_bucket_bytes = size_t(1) << 20;
 
-// True when the overlap is safe and useful: data parallel over more than one rank, no pipeline
-// (stage transfers), and tensor parallel (the model's tp all-reduces run inside backward) only when
-// dp is a channel of its own.
+// True when the overlap is safe and useful: data parallel over more than one rank, and beside tensor
+// or pipeline parallel (whose all-reduces and sends run inside backward on the main thread) only
+// when dp is a channel of its own.
 bool overlap_grad_reduce_applies(const model& m, const collective* dp, const collective* pipeline, bool dp_own_channel);
 
 
@@ -51,7 +57,7 @@ class grad_reduce_overlap {
   grad_reduce_overlap(const grad_reduce_overlap&) = delete;
   grad_reduce_overlap& operator=(const grad_reduce_overlap&) = delete;
 
-  // Set on the last microbatch's tape before its forward pass.
+  // Set on the last microbatch's tape before its forward pass (each chunk's, under a pipeline).
   const layer_hooks& hooks() const { return hooks_; }
   // After the last microbatch's backward: posts the outer buckets.
   void end_backward();
@@ -66,17 +72,14 @@ class grad_reduce_overlap {
   std::vector<chunk> buckets() const;
 
  private:
-  void post(chunk range, const std::vector<size_t>& params);
+  void post(const param_bucket& b);
 
   model* model_;
   collective* dp_;
   int zero_;
-  std::vector<chunk> layer_buckets_;  // from the last layer down
-  std::vector<int> posted_after_;     // layer_buckets_[i] is posted when backward leaves this layer
-  std::vector<chunk> outer_;
-  // The parameters (indices into the model's) of each layer bucket and each outer bucket, whose
-  // sequence-parallel gradients are summed over tp before the bucket is posted.
-  std::vector<std::vector<size_t>> layer_bucket_params_, outer_params_;
+  std::vector<param_bucket> layer_buckets_;  // merged layers, from the last layer down
+  std::vector<int> posted_after_;            // layer_buckets_[i] is posted when backward leaves this layer
+  std::vector<param_bucket> outer_;
   layer_hooks hooks_;
   comm_thread comm_;  // last: its destructor runs first, while the rest is still alive
 };

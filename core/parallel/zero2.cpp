@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel/param_buckets.hpp"
 #include "core/parallel/sequence_parallel_grads.hpp"
 
 namespace wb {
@@ -46,29 +47,9 @@ zero2_gradients::zero2_gradients(model& m, collective& dp, comm_thread* overlap)
       shard_grads_(tensor::zeros({int64_t(shard_.size)}, mem_category::gradients)) {
   if (m.stage().split())
     throw std::invalid_argument("ZeRO-2 with pipeline parallel is not implemented; use parallel.zero = 1");
-  const auto& params = m.params();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const parameter& p = params[i];
-    chunk at{m.param_offset(i), size_t(p.v->data.numel())};
-    int l = param_layer(p.name);
-    bucket* b = nullptr;
-    if (l >= 0) {
-      if (size_t(l) >= layers_.size()) layers_.resize(size_t(l) + 1);
-      b = &layers_[size_t(l)];
-    } else if (outer_.empty() || outer_.back().range.begin + outer_.back().range.size != at.begin) {
-      b = &outer_.emplace_back();  // an outer range of its own, else it extends the one it follows
-    } else {
-      b = &outer_.back();
-    }
-    if (b->params.empty()) {
-      b->range = at;
-    } else {  // a layer's parameters follow each other in the arena (param_layout order)
-      if (b->range.begin + b->range.size != at.begin)
-        throw std::logic_error(fmt::format("ZeRO-2: parameter '{}' is not next to the rest of its bucket", p.name));
-      b->range.size += at.size;
-    }
-    b->params.push_back(i);
-  }
+  param_buckets b = param_buckets_of(m, "ZeRO-2");
+  for (param_bucket& l : b.layers) layers_.push_back({std::move(l), tensor()});
+  for (param_bucket& o : b.outer) outer_.push_back({std::move(o), tensor()});
   m.drop_grad_arena();
   hooks_.entered = [this](int l) { open(layers_.at(size_t(l))); };
   hooks_.finished = [this](int l) { close(layers_.at(size_t(l))); };
@@ -81,10 +62,10 @@ void zero2_gradients::open(bucket& b) {
   // that of the synchronous path plus one bucket however far the comm thread falls behind (the
   // queue may also hold ZeRO-3's gathers, which hold no gradient).
   if (overlap_) overlap_->wait_for(reduce_before_last_);
-  b.grads = tensor::zeros({int64_t(b.range.size)}, mem_category::gradients);
-  for (size_t i : b.params) {
+  b.grads = tensor::zeros({int64_t(b.at.range.size)}, mem_category::gradients);
+  for (size_t i : b.at.params) {
     const parameter& p = model_->params()[i];
-    size_t at = model_->param_offset(i) - b.range.begin;
+    size_t at = model_->param_offset(i) - b.at.range.begin;
     p.v->grad() = b.grads.slice(int64_t(at), int64_t(at + size_t(p.v->data.numel()))).reshape(p.v->data.shape());
   }
 }
@@ -92,10 +73,10 @@ void zero2_gradients::open(bucket& b) {
 void zero2_gradients::close(bucket& b) {
   // Under sequence parallel the bucket's replicated gradients are this tp rank's part: summed over
   // the tp group first, so every tp rank reduces the same whole gradient over its replicas.
-  sequence_parallel_sum_grads(*model_, b.params);
-  std::vector<chunk> parts = shard_parts_of(b.range, model_->num_params(), dp_->world());
+  sequence_parallel_sum_grads(*model_, b.at.params);
+  std::vector<chunk> parts = shard_parts_of(b.at.range, model_->num_params(), dp_->world());
   const chunk mine = parts[size_t(dp_->rank())];
-  float* into = shard_grads_.f32() + (b.range.begin + mine.begin - shard_.begin);
+  float* into = shard_grads_.f32() + (b.at.range.begin + mine.begin - shard_.begin);
   auto reduce = [dp = dp_, grads = b.grads, parts = std::move(parts), mine, into] {
     float* g = grads.f32();
     reduce_scatter_parts(*dp, g, parts);
@@ -107,7 +88,7 @@ void zero2_gradients::close(bucket& b) {
   } else {
     reduce();
   }
-  for (size_t i : b.params) model_->params()[i].v->grad() = tensor();
+  for (size_t i : b.at.params) model_->params()[i].v->grad() = tensor();
   b.grads = tensor();
 }
 

@@ -21,6 +21,7 @@
 #include "core/model/model.hpp"
 #include "core/parallel/collective.hpp"
 #include "core/parallel/comm_thread.hpp"
+#include "core/parallel/param_buckets.hpp"
 #include "core/parallel/zero1.hpp"
 #include "core/tensor/tape.hpp"
 
@@ -61,9 +62,8 @@ class zero2_gradients {
 
  private:
   struct bucket {
-    chunk range;                 // in the arena
-    std::vector<size_t> params;  // indices into model::params()
-    tensor grads;                // (range.size) while open
+    param_bucket at;
+    tensor grads;  // (at.range.size) while open
   };
   void open(bucket& b);
   void close(bucket& b);

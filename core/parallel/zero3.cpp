@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "core/parallel/param_buckets.hpp"
+
 namespace wb {
 
 namespace {
@@ -41,27 +43,9 @@ zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& 
     throw std::invalid_argument("ZeRO-3 with pipeline parallel is not implemented; use parallel.zero = 1");
   const float* arena = m.param_arena().f32();
   std::memcpy(shard_params_.f32(), arena + shard_.begin, shard_.size * sizeof(float));
-  // The buckets: a layer's parameters, or a contiguous run of outer ones (param_layout order).
-  const auto& params = m.params();
-  std::vector<int> bucket_of(params.size());  // layer l: l; outer bucket j: -1 - j
-  for (size_t i = 0; i < params.size(); ++i) {
-    chunk at{m.param_offset(i), size_t(params[i].v->data.numel())};
-    int l = param_layer(params[i].name);
-    bucket* b = nullptr;
-    if (l >= 0) {
-      if (size_t(l) >= layers_.size()) layers_.resize(size_t(l) + 1);
-      b = &layers_[size_t(l)];
-      bucket_of[i] = l;
-    } else {
-      if (outer_.empty() || outer_.back().range.begin + outer_.back().range.size != at.begin) outer_.emplace_back().range = at;
-      else outer_.back().range.size += at.size;
-      bucket_of[i] = -int(outer_.size());
-      continue;
-    }
-    if (b->range.size == 0) b->range = at;
-    else if (b->range.begin + b->range.size == at.begin) b->range.size += at.size;
-    else throw std::logic_error(fmt::format("ZeRO-3: parameter '{}' is not next to the rest of its layer", params[i].name));
-  }
+  const param_buckets groups = param_buckets_of(m, "ZeRO-3");
+  for (const param_bucket& g : groups.layers) layers_.push_back({g.range, tensor()});
+  for (const param_bucket& g : groups.outer) outer_.push_back({g.range, tensor()});
   for (bucket& b : outer_) {  // gathered for the run: filled from the arena while it is still here
     b.gathered = tensor({int64_t(b.range.size)}, mem_category::parameters);
     std::memcpy(b.gathered.f32(), arena + b.range.begin, b.range.size * sizeof(float));
@@ -71,11 +55,15 @@ zero3_parameters::zero3_parameters(model& m, collective& dp, const layer_hooks& 
     b.gathered.free_storage();
   }
   m.drop_param_arena();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const bucket& b = bucket_of[i] >= 0 ? layers_[size_t(bucket_of[i])] : outer_[size_t(-bucket_of[i] - 1)];
-    size_t at = m.param_offset(i) - b.range.begin, n = size_t(params[i].v->data.numel());
-    params[i].v->data = b.gathered.slice(int64_t(at), int64_t(at + n)).reshape(params[i].v->data.shape());
-  }
+  // Each parameter now views its bucket's buffer.
+  auto view = [&m](const param_bucket& g, const bucket& b) {
+    for (size_t i : g.params) {
+      size_t at = m.param_offset(i) - b.range.begin, n = size_t(m.params()[i].v->data.numel());
+      m.params()[i].v->data = b.gathered.slice(int64_t(at), int64_t(at + n)).reshape(m.params()[i].v->data.shape());
+    }
+  };
+  for (size_t j = 0; j < layers_.size(); ++j) view(groups.layers[j], layers_[j]);
+  for (size_t j = 0; j < outer_.size(); ++j) view(groups.outer[j], outer_[j]);
   pending_.assign(layers_.size(), 0);
   const int last = int(layers_.size()) - 1;
   hooks_.before_forward = [this, last](int l) {

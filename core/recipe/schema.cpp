@@ -121,7 +121,7 @@ std::vector<field_spec> build_schema() {
       "(Korthikanti et al. 2022; docs/distributed.md); seq_len must be a multiple of tp."));
   s.push_back(boolean("parallel.overlap_grad_reduce", true,
       "With dp > 1, reduce each bucket of gradients on a communication thread while backward continues "
-      "(PyTorch DDP, Megatron-LM; docs/distributed.md); with tp > 1 over an endpoint of its own; ignored with pp > 1. "
+      "(PyTorch DDP, Megatron-LM; docs/distributed.md); with tp > 1 or pp > 1 over an endpoint of its own. "
       "false: after backward."));
   s.push_back(boolean("parallel.offload", false, "Keep optimizer states in host memory (ZeRO-Offload). Not implemented yet: true is refused."));
 

@@ -180,10 +180,10 @@ run_summary train_run(const recipe& r, compute_backend& backend, const run_optio
   const rank_coords me = layout.coords(ranks ? ranks->rank() : 0);
   const int dp_size = layout.dp;
   const pipeline_stage stage{me.pp, pp, pp > 1 ? r.parallel.virtual_stages : 1};
-  // With tensor parallel (no pipeline) and the overlap on, data parallel gets a channel of its own,
-  // so the trainer's comm thread reduces gradients beside backward's tp all-reduces.
+  // With tensor or pipeline parallel and the overlap on, data parallel gets a channel of its own, so
+  // the trainer's comm thread reduces gradients beside backward's tp all-reduces and stage sends.
   std::unique_ptr<collective> dp_channel;
-  if (dp_size > 1 && tp > 1 && pp == 1 && r.parallel.overlap_grad_reduce) dp_channel = ranks->open_channel();
+  if (dp_size > 1 && tp * pp > 1 && r.parallel.overlap_grad_reduce) dp_channel = ranks->open_channel();
   std::optional<sub_collective> tp_group, dp_group, pp_group;
   if (tp > 1) tp_group.emplace(*ranks, layout.tp_group(ranks->rank()), 100);
   if (dp_size > 1 && tp * pp > 1) dp_group.emplace(dp_channel ? *dp_channel : *ranks, layout.dp_group(ranks->rank()), 200);

@@ -19,14 +19,15 @@ namespace {
 class stage_work final : public pipeline_work {
  public:
   stage_work(const model& m, compute_backend& backend, const tensor& tokens, const tensor& targets, int microbatch,
-             recompute_mode rc, float seed, bool training)
+             recompute_mode rc, float seed, bool training, const layer_hooks* last_hooks = nullptr)
       : m_(m), backend_(backend), tokens_(tokens), targets_(targets), microbatch_(microbatch), rc_(rc), seed_(seed),
-        training_(training) {}
+        training_(training), last_hooks_(last_hooks), last_mb_(int(tokens.dim(0) / microbatch) - 1) {}
 
   tensor forward(int chunk, int mb, const tensor& input) override {
     int64_t b = int64_t(mb) * microbatch_, e = b + microbatch_;
     in_flight f;
     f.record = std::make_unique<tape>(backend_, training_);
+    if (last_hooks_ && mb == last_mb_) f.record->set_layer_hooks(last_hooks_);  // its chunk's last backward
     if (input.defined()) f.input = make_var(input, training_);
     f.output = m_.chunk_forward(*f.record, chunk, f.input, tokens_.slice(b, e), targets_.slice(b, e), rc_);
     layer_span span = stage_chunk_span(m_.stage(), m_.config().layers, chunk);
@@ -68,6 +69,8 @@ class stage_work final : public pipeline_work {
   recompute_mode rc_;
   float seed_;
   bool training_;
+  const layer_hooks* last_hooks_;
+  int last_mb_;
   std::map<std::pair<int, int>, in_flight> live_;
 };
 
@@ -86,8 +89,9 @@ double from_last_stage(collective& pipeline, double sum) {
 }  // namespace
 
 double pipeline_forward_backward(const model& m, compute_backend& backend, collective& pipeline, const tensor& tokens,
-                                 const tensor& targets, int microbatch, recompute_mode rc, float seed) {
-  stage_work w(m, backend, tokens, targets, microbatch, rc, seed, true);
+                                 const tensor& targets, int microbatch, recompute_mode rc, float seed,
+                                 const layer_hooks* last_microbatch_hooks) {
+  stage_work w(m, backend, tokens, targets, microbatch, rc, seed, true, last_microbatch_hooks);
   run_pipeline_step(pipeline, m.stage(), microbatches_of(tokens, microbatch), w);
   return from_last_stage(pipeline, w.loss_sum);
 }

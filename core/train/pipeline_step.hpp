@@ -5,6 +5,7 @@
 #pragma once
 #include "core/model/model.hpp"
 #include "core/parallel/collective.hpp"
+#include "core/tensor/tape.hpp"
 #include "core/train/grad_norm.hpp"
 
 namespace wb {
@@ -12,8 +13,12 @@ namespace wb {
 // Forward and backward of every microbatch (rows of `microbatch` of tokens and targets (rows, T)) on
 // this stage, each loss backpropagated with seed `seed`; accumulates into the gradient arena.
 // Returns the sum of the microbatch losses, the same on every stage of `pipeline`.
+// last_microbatch_hooks: set on the tape of each chunk's last microbatch (the overlapped gradient
+// reduction's, core/parallel/grad_reduce_overlap.hpp), whose backward leaves each layer's gradients
+// final.
 double pipeline_forward_backward(const model& m, compute_backend& backend, collective& pipeline, const tensor& tokens,
-                                 const tensor& targets, int microbatch, recompute_mode rc, float seed);
+                                 const tensor& targets, int microbatch, recompute_mode rc, float seed,
+                                 const layer_hooks* last_microbatch_hooks = nullptr);
 
 // The sum of the microbatch losses without gradients (evaluation), the same on every stage.
 double pipeline_forward_loss(const model& m, compute_backend& backend, collective& pipeline, const tensor& tokens,

@@ -97,12 +97,15 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   else model_->zero_grad();
   double loss_sum = 0;
   const bool pipelined = o_.pipeline && o_.pipeline->world() > 1;
-  if (pipelined) {
-    loss_sum = pipeline_forward_backward(*model_, *backend_, *o_.pipeline, tokens, targets, o_.microbatch, o_.recompute,
-                                         float(1.0 / double(k)));
-    pipeline_sum_tied_gradients(*model_, *o_.pipeline);
-  } else {
-    try {
+  try {
+    if (pipelined) {
+      // Overlapped ZeRO-0/1 reduces each chunk's last microbatch's buckets, the outer ones once the
+      // tied embedding's copies hold their sum.
+      loss_sum = pipeline_forward_backward(*model_, *backend_, *o_.pipeline, tokens, targets, o_.microbatch, o_.recompute,
+                                           float(1.0 / double(k)), overlap_ ? &overlap_->hooks() : nullptr);
+      pipeline_sum_tied_gradients(*model_, *o_.pipeline);
+      if (overlap_) overlap_->end_backward();
+    } else {
       for (int64_t i = 0; i < k; ++i) {
         // Overlapped ZeRO-0/1 reduces only the last microbatch's buckets; earlier ones accumulate.
         grad_reduce_overlap* overlap = i == k - 1 ? overlap_.get() : nullptr;
@@ -117,12 +120,12 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
         if (zero2_) zero2_->end_backward();
         if (overlap) overlap->end_backward();
       }
-    } catch (...) {  // this thread's error is the one to report; the comm thread stops first
-      if (overlap_) overlap_->abandon();
-      if (zero_comm_) zero_comm_->abandon();
-      if (zero3_) zero3_->abandon_gathers();
-      throw;
     }
+  } catch (...) {  // this thread's error is the one to report; the comm thread stops first
+    if (overlap_) overlap_->abandon();
+    if (zero_comm_) zero_comm_->abandon();
+    if (zero3_) zero3_->abandon_gathers();
+    throw;
   }
   r.loss = loss_sum / double(k);
   // ZeRO-2 and the overlap sum each bucket as it closes.

@@ -42,12 +42,14 @@ struct trainer_options {
   // Data parallel: reduce each bucket of the last microbatch's gradients on a communication thread
   // while backward continues (ZeRO-0/1: core/parallel/grad_reduce_overlap.hpp; ZeRO-2 and 3: each
   // microbatch's layer buckets, and ZeRO-3 gathers the next layer's parameters there while a layer
-  // runs, core/parallel/zero3.hpp). Only where nothing else uses the collective during backward
-  // (overlap_grad_reduce_applies: no pipeline parallel, and tensor parallel only with
+  // runs, core/parallel/zero3.hpp); under pipeline parallel, each chunk's last microbatch's
+  // buckets. Only where nothing else uses the collective during backward
+  // (overlap_grad_reduce_applies: beside tensor or pipeline parallel only with
   // data_parallel_own_channel); elsewhere ignored.
   bool overlap_grad_reduce = false;
-  // data_parallel runs on a transport of its own (collective::open_channel), which tensor
-  // parallel's collectives do not use: the comm thread may reduce beside backward's all-reduces.
+  // data_parallel runs on a transport of its own (collective::open_channel), which tensor and
+  // pipeline parallel's collectives do not use: the comm thread may reduce beside backward's
+  // all-reduces and the schedule's sends.
   bool data_parallel_own_channel = false;
 };
 

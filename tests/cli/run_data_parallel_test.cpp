@@ -168,3 +168,10 @@ TEST_CASE("a rank killed during wb run --nproc 4 parallel.tp=2 parallel.dp=2, da
   // comm thread for rank 2 on the channel, which shares the first endpoint's failure detection.
   check_killed_rank_is_named("parallel.tp=2 parallel.dp=2 parallel.zero=2", 4);
 }
+
+TEST_CASE("a rank killed during wb run --nproc 4 parallel.dp=2 parallel.pp=2, data parallel on a channel of its own, ends "
+          "the job naming it", "[cli][run][pp][failure]") {
+  // Rank 1 is rank 0's data-parallel peer (stage 0 of the second replica): rank 0's comm thread
+  // waits for it on the channel, its training thread for rank 2 (stage 1) on the first endpoint.
+  check_killed_rank_is_named("parallel.dp=2 parallel.pp=2", 4);
+}

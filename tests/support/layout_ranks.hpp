@@ -3,6 +3,8 @@
 // return what each rank saw, step by step: the losses and gradient norms the equivalence tests hold
 // to one process's. Each replica trains its own rows of the global batch.
 #pragma once
+#include <catch2/catch.hpp>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -74,6 +76,20 @@ inline std::vector<rank_trace> train_on_layout(const model_config& c, uint64_t s
   });
   for (int r = 0; r < world; ++r) res[size_t(r)].error = errors[size_t(r)];
   return res;
+}
+
+// Every rank of `over` finished with exactly the losses and gradient norms of the same rank of `sync`
+// (the overlapped reduction against the reduction after backward). Trace: rank_trace or derived.
+template <class Trace>
+void check_bit_identical(const std::vector<Trace>& sync, const std::vector<Trace>& over) {
+  REQUIRE(over.size() == sync.size());
+  for (size_t r = 0; r < sync.size(); ++r) {
+    INFO("rank " << r);
+    REQUIRE(sync[r].error == "");
+    REQUIRE(over[r].error == "");
+    CHECK(over[r].losses == sync[r].losses);
+    CHECK(over[r].grad_norms == sync[r].grad_norms);
+  }
 }
 
 }  // namespace wb::test

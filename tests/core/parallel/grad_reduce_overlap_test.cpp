@@ -3,7 +3,8 @@
 // the buckets tile the arena from the last layer down; a bucket's reduction runs on the comm
 // thread while backward is still in the layers below it; and the trainer with overlap gives the
 // synchronous trainer's losses and weights exactly for ZeRO-0, 1 and 2 with gradient accumulation,
-// with and without full recomputation.
+// with and without full recomputation. Under pipeline parallel each stage's reduction starts before
+// the stage's schedule is over.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 #include "core/parallel/data_parallel.hpp"
 #include "core/parallel/grad_reduce_overlap.hpp"
 #include "core/parallel/local_collective.hpp"
+#include "core/parallel/rank_layout.hpp"
+#include "core/parallel/sub_collective.hpp"
 #include "core/train/trainer.hpp"
 
 using namespace wb;
@@ -208,4 +211,113 @@ TEST_CASE("The trainer with overlapped reduction gives the synchronous losses an
     CHECK(over[size_t(r)].params == sync[size_t(r)].params);
   }
   CHECK(sync[0].losses[4] < sync[0].losses[0]);  // it trained (steps 0 and 4 see the same rows)
+}
+
+namespace {
+
+// One rank's two groups under dp=2 x pp=2: the data-parallel one notes its first reduction; the
+// pipeline one holds the loss broadcast that follows the schedule (pipeline_step.cpp) until then,
+// at most `hold`. A reduction that waits for the schedule to end is not seen in time.
+struct reduction_seen {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false;
+};
+
+class noting_collective final : public collective {
+ public:
+  noting_collective(collective& inner, reduction_seen& seen) : inner_(inner), seen_(seen) {}
+  int rank() const override { return inner_.rank(); }
+  int world() const override { return inner_.world(); }
+  void all_reduce_sum(float* d, size_t n) override { note(), inner_.all_reduce_sum(d, n); }
+  void reduce_scatter_sum(float* d, size_t n) override { note(), inner_.reduce_scatter_sum(d, n); }
+  void all_gather(float* d, size_t n) override { inner_.all_gather(d, n); }
+  void broadcast(void* d, size_t b, int root) override { inner_.broadcast(d, b, root); }
+  void barrier() override { inner_.barrier(); }
+  void send(const void* d, size_t b, int p, uint32_t t) override { inner_.send(d, b, p, t); }
+  void recv(void* d, size_t b, int p, uint32_t t) override { inner_.recv(d, b, p, t); }
+  void send_recv(const std::vector<p2p_op>& ops) override { note(), inner_.send_recv(ops); }
+
+ private:
+  void note() {
+    std::lock_guard<std::mutex> lock(seen_.mu);
+    seen_.started = true;
+    seen_.cv.notify_all();
+  }
+  collective& inner_;
+  reduction_seen& seen_;
+};
+
+class holding_pipeline final : public collective {
+ public:
+  holding_pipeline(collective& inner, reduction_seen& seen, std::chrono::milliseconds hold)
+      : inner_(inner), seen_(seen), hold_(hold) {}
+  int rank() const override { return inner_.rank(); }
+  int world() const override { return inner_.world(); }
+  void all_reduce_sum(float* d, size_t n) override { inner_.all_reduce_sum(d, n); }
+  void reduce_scatter_sum(float* d, size_t n) override { inner_.reduce_scatter_sum(d, n); }
+  void all_gather(float* d, size_t n) override { inner_.all_gather(d, n); }
+  void broadcast(void* d, size_t b, int root) override {
+    if (!checked) {
+      checked = true;
+      std::unique_lock<std::mutex> lock(seen_.mu);
+      seen_before_schedule_end = seen_.cv.wait_for(lock, hold_, [this] { return seen_.started; });
+    }
+    inner_.broadcast(d, b, root);
+  }
+  void barrier() override { inner_.barrier(); }
+  void send(const void* d, size_t b, int p, uint32_t t) override { inner_.send(d, b, p, t); }
+  void recv(void* d, size_t b, int p, uint32_t t) override { inner_.recv(d, b, p, t); }
+  void send_recv(const std::vector<p2p_op>& ops) override { inner_.send_recv(ops); }
+  bool checked = false, seen_before_schedule_end = false;
+
+ private:
+  collective& inner_;
+  reduction_seen& seen_;
+  std::chrono::milliseconds hold_;
+};
+
+// One step of dp=2 x pp=2 (4 layers, 4 microbatches per replica); per rank, whether its
+// data-parallel reduction had started when its schedule ended.
+std::vector<bool> reduction_before_schedule_end(int zero, bool overlap, std::chrono::milliseconds hold) {
+  const rank_layout layout = make_rank_layout(1, 2, 2, 4);
+  local_collective_group g(4, std::chrono::seconds(60)), channel(4, std::chrono::seconds(60));
+  std::vector<bool> seen(4);
+  auto errors = wb::test::run_on_thread_ranks(g, [&](int r) {
+    reduction_seen note;
+    sub_collective dpg(channel.member(r), layout.dp_group(r), 200), ppg(g.member(r), layout.pp_group(r), 300);
+    noting_collective dp(dpg, note);
+    holding_pipeline pp(ppg, note, hold);
+    model_config c = tiny();
+    c.layers = 4;
+    cpu_backend be(1);
+    model m(c, 7, nullptr, pipeline_stage{layout.coords(r).pp, 2, 1});
+    trainer_options o;
+    o.total_steps = 1, o.microbatch = 1, o.zero = zero;
+    o.data_parallel = &dp, o.pipeline = &pp;
+    o.overlap_grad_reduce = overlap, o.data_parallel_own_channel = true;
+    trainer tr(m, be, o);
+    auto [tok, tgt] = wb::test::lm_batch_rows(layout.coords(r).dp * 4, 4, 6000, 32);
+    tr.step(tok, tgt);
+    if (!pp.checked) throw std::logic_error("the pipeline never broadcast the loss");
+    seen[size_t(r)] = pp.seen_before_schedule_end;
+  });
+  for (int r = 0; r < 4; ++r) {
+    INFO("rank " << r);
+    REQUIRE(errors[size_t(r)] == "");
+  }
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("Under pipeline parallel every stage's reduction starts before its schedule is over",
+          "[parallel][overlap][pipeline]") {
+  const int zero = GENERATE(0, 1);
+  INFO("ZeRO-" << zero);
+  std::vector<bool> over = reduction_before_schedule_end(zero, true, std::chrono::seconds(20));
+  for (int r = 0; r < 4; ++r) CHECK(over[size_t(r)]);
+  // The check can fail: reduced after the step, no reduction has started by then.
+  std::vector<bool> sync = reduction_before_schedule_end(zero, false, std::chrono::milliseconds(300));
+  for (int r = 0; r < 4; ++r) CHECK_FALSE(sync[size_t(r)]);
 }

@@ -2,7 +2,10 @@
 // pp = 2 stages, alone and combined with tp = 2 and dp = 2, under 1F1B and the interleaved schedule,
 // trains with the same losses and gradient norms as the single-process model within fp32 rounding
 // (the tensor-parallel sums and the norm's stage sum run in another order; the pipeline itself
-// computes every microbatch exactly as one process does). Each stage holds only its layers.
+// computes every microbatch exactly as one process does). Each stage holds only its layers. With
+// the gradient reduction overlapped (each chunk's last microbatch posts its buckets to a comm
+// thread on a data-parallel channel of its own), every rank's losses and norms are the synchronous
+// run's bit for bit.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -43,6 +46,7 @@ struct run_config {
   int tp = 1, dp = 1, pp = 2, virtual_stages = 1, microbatch = 1, layers = 4, zero = 0;
   recompute_mode rc = recompute_mode::none;
   bool sequence_parallel = false;
+  bool overlap = false;  // data parallel on a channel of its own, reduced beside the schedule
 };
 
 std::pair<tensor, tensor> rows_of_batch(int first, int rows, int step) {
@@ -68,7 +72,7 @@ trace single_process(const run_config& rc) {
 
 std::vector<trace> run_layout(const run_config& rc) {
   return wb::test::train_on_layout(tiny(rc.family, rc.tied, rc.layers), 11,
-                                   {rc.tp, rc.dp, rc.pp, rc.virtual_stages, rc.zero, rc.rc, rc.sequence_parallel},
+                                   {rc.tp, rc.dp, rc.pp, rc.virtual_stages, rc.zero, rc.rc, rc.sequence_parallel, rc.overlap},
                                    options(rc.microbatch), steps, 8, rows_of_batch);
 }
 
@@ -184,4 +188,36 @@ TEST_CASE("a pipeline layout that does not divide the layers is refused", "[para
   model stage1(tiny(), 1, nullptr, pipeline_stage{1, 2, 1});
   CHECK_THROWS_WITH(stage1.param("tok_emb"), Catch::Contains("pipeline stage 1 holds no parameter 'tok_emb'"));
   CHECK(stage1.param("layers.2.attn.wq")->data.numel() > 0);
+}
+
+// Over two replicas each reduced element is one addition, the same one whether the bucket is
+// reduced during the stage's cooldown or after the step, so nothing may differ by a bit; 1F1B and
+// interleaved (a chunk's buckets posted by its own last backward), tied embeddings (the outer bucket
+// posted after the stages summed the two copies), ZeRO-0 and ZeRO-1.
+TEST_CASE("dp=2 x pp=2 with the gradient reduction overlapped on each chunk's last backward gives the synchronous run bit for bit",
+          "[parallel][pipeline][train][overlap]") {
+  const int zero = GENERATE(0, 1);
+  const int virtual_stages = GENERATE(1, 2);
+  const bool tied = GENERATE(false, true);
+  run_config rc;
+  rc.dp = 2, rc.zero = zero, rc.virtual_stages = virtual_stages, rc.tied = tied, rc.microbatch = 1;
+  INFO("ZeRO-" << zero << ", " << virtual_stages << " virtual stages" << (tied ? ", tied" : ""));
+  auto sync = run_layout(rc);
+  rc.overlap = true;
+  auto over = run_layout(rc);
+  wb::test::check_bit_identical(sync, over);
+  CHECK(sync[0].losses.back() < sync[0].losses.front() - 0.05);
+}
+
+TEST_CASE("tp=2 x dp=2 x pp=2 with sequence parallel and the overlapped reduction gives the synchronous run bit for bit",
+          "[parallel][pipeline][train][overlap]") {
+  run_config rc;
+  rc.tp = 2, rc.dp = 2, rc.zero = 1, rc.sequence_parallel = true, rc.microbatch = 2;
+  rc.family = GENERATE("llama", "gpt");
+  auto sync = run_layout(rc);
+  rc.overlap = true;
+  auto over = run_layout(rc);
+  INFO(rc.family);
+  wb::test::check_bit_identical(sync, over);
+  check_layout([&] { run_config one = rc; one.overlap = true; return one; }());  // and the single process's losses
 }

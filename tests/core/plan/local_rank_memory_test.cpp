@@ -49,7 +49,7 @@ struct layout_case {
   int tp, dp, pp, virtual_stages, microbatch, global_batch, zero;
   const char* recompute;
   bool sequence_parallel = false;
-  bool overlap = false;  // overlap_grad_reduce: ZeRO-3 prefetches the next layer
+  bool overlap = false;  // overlap_grad_reduce: ZeRO-3 prefetches the next layer; ZeRO-0/1 reduce beside backward
 };
 
 plan_layout plan_layout_of(const layout_case& k) {
@@ -137,6 +137,9 @@ TEST_CASE("Predicted per-rank peaks are within 5% of each thread-rank's accounti
       {"tp=2 x pp=2", tiny, 2, 1, 2, 1, 2, 8, 0, "none"},
       {"dp=2 x pp=2 ZeRO-1", tiny, 1, 2, 2, 1, 1, 8, 1, "none"},
       {"dp=2 x pp=2 ZeRO-0", tiny, 1, 2, 2, 1, 1, 8, 0, "none"},
+      // Each stage's reduction overlapped with its cooldown, on a channel of its own (the default).
+      {"dp=2 x pp=2 ZeRO-1 overlapped", tiny, 1, 2, 2, 1, 1, 8, 1, "none", false, true},
+      {"dp=2 x pp=2 interleaved v=2 ZeRO-0 overlapped", tiny, 1, 2, 2, 2, 1, 8, 0, "none", false, true},
       {"pp=2 1F1B selective", tiny, 1, 1, 2, 1, 2, 8, 0, "selective"},
       {"pp=2 interleaved v=2 full", tiny, 1, 1, 2, 2, 2, 8, 0, "full"},
       {"pp=2 1F1B, 1 microbatch", tiny, 1, 1, 2, 1, 4, 4, 0, "none"},
