@@ -8,8 +8,8 @@
 // profile and the collective table measured here (as `wb plan --calibrate` measures them).
 // Then the local layouts (tp 2, pp 2 1F1B and interleaved, tp 2 x pp 2, dp 2 x pp 2, and dp 2 with
 // ZeRO-2 and ZeRO-3): their ranks forked as `wb run --nproc` starts them (one thread each when
-// they fill the cores, groups as core/run/train_run.cpp builds them, overlap_grad_reduce on as in
-// recipes), rank 0's wall-clock steps against core/plan/local_parallel_time.cpp (data parallel
+// they fill the cores, groups as core/run/train_run.cpp builds them, data parallel beside tp or pp
+// on a channel of its own, overlap_grad_reduce on as in recipes), rank 0's wall-clock steps against core/plan/local_parallel_time.cpp (data parallel
 // alone: local_time.cpp, as `wb plan`) on the one-thread profile and this machine's cores.
 //   build/bench/wb_plan_calibration [REPS] [THREADS] [cpu | layouts]
 // `layouts`: only the one-thread profile, the collective table and the layout rows.
@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -151,9 +152,12 @@ measured run_layout_rank(const layout_config& k, collective& ranks, int threads,
   const int world = ranks.world();
   rank_layout layout = make_rank_layout(k.tp, k.dp, k.pp, world);
   rank_coords me = layout.coords(ranks.rank());
+  // Beside tp or pp, data parallel on a channel of its own so that its reduction overlaps (train_run).
+  std::unique_ptr<collective> dp_channel;
+  if (k.dp > 1 && k.tp * k.pp > 1) dp_channel = ranks.open_channel();
   std::optional<sub_collective> tp_group, dp_group, pp_group;
   if (k.tp > 1) tp_group.emplace(ranks, layout.tp_group(ranks.rank()), 100);
-  if (k.dp > 1 && k.tp * k.pp > 1) dp_group.emplace(ranks, layout.dp_group(ranks.rank()), 200);
+  if (k.dp > 1 && k.tp * k.pp > 1) dp_group.emplace(dp_channel ? *dp_channel : ranks, layout.dp_group(ranks.rank()), 200);
   if (k.pp > 1) pp_group.emplace(ranks, layout.pp_group(ranks.rank()), 300);
   cpu_backend backend(threads);
   model m(k.model, 1, tp_group ? &*tp_group : nullptr, pipeline_stage{me.pp, k.pp, k.pp > 1 ? k.virtual_stages : 1});
@@ -163,7 +167,8 @@ measured run_layout_rank(const layout_config& k, collective& ranks, int threads,
   o.microbatch = k.microbatch;
   o.data_parallel = k.tp * k.pp > 1 ? (dp_group ? &*dp_group : nullptr) : world > 1 ? &ranks : nullptr;
   o.zero = k.zero;
-  o.overlap_grad_reduce = true;  // the recipe default: applies without tp and pp (ZeRO-3 then prefetches)
+  o.overlap_grad_reduce = true;  // the recipe default (ZeRO-3 then prefetches)
+  o.data_parallel_own_channel = dp_channel != nullptr;
   o.pipeline = pp_group ? &*pp_group : nullptr;
   trainer t(m, backend, o);
   int64_t B = k.global_batch / k.dp, T = k.model.seq_len;

@@ -62,10 +62,10 @@ void zero2_gradients::open(bucket& b) {
   // that of the synchronous path plus one bucket however far the comm thread falls behind (the
   // queue may also hold ZeRO-3's gathers, which hold no gradient).
   if (overlap_) overlap_->wait_for(reduce_before_last_);
-  b.grads = tensor::zeros({int64_t(b.at.range.size)}, mem_category::gradients);
-  for (size_t i : b.at.params) {
+  b.grads = tensor::zeros({int64_t(b.group.range.size)}, mem_category::gradients);
+  for (size_t i : b.group.params) {
     const parameter& p = model_->params()[i];
-    size_t at = model_->param_offset(i) - b.at.range.begin;
+    size_t at = model_->param_offset(i) - b.group.range.begin;
     p.v->grad() = b.grads.slice(int64_t(at), int64_t(at + size_t(p.v->data.numel()))).reshape(p.v->data.shape());
   }
 }
@@ -73,10 +73,10 @@ void zero2_gradients::open(bucket& b) {
 void zero2_gradients::close(bucket& b) {
   // Under sequence parallel the bucket's replicated gradients are this tp rank's part: summed over
   // the tp group first, so every tp rank reduces the same whole gradient over its replicas.
-  sequence_parallel_sum_grads(*model_, b.at.params);
-  std::vector<chunk> parts = shard_parts_of(b.at.range, model_->num_params(), dp_->world());
+  sequence_parallel_sum_grads(*model_, b.group.params);
+  std::vector<chunk> parts = shard_parts_of(b.group.range, model_->num_params(), dp_->world());
   const chunk mine = parts[size_t(dp_->rank())];
-  float* into = shard_grads_.f32() + (b.at.range.begin + mine.begin - shard_.begin);
+  float* into = shard_grads_.f32() + (b.group.range.begin + mine.begin - shard_.begin);
   auto reduce = [dp = dp_, grads = b.grads, parts = std::move(parts), mine, into] {
     float* g = grads.f32();
     reduce_scatter_parts(*dp, g, parts);
@@ -88,7 +88,7 @@ void zero2_gradients::close(bucket& b) {
   } else {
     reduce();
   }
-  for (size_t i : b.at.params) model_->params()[i].v->grad() = tensor();
+  for (size_t i : b.group.params) model_->params()[i].v->grad() = tensor();
   b.grads = tensor();
 }
 

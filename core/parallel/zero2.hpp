@@ -62,8 +62,8 @@ class zero2_gradients {
 
  private:
   struct bucket {
-    param_bucket at;
-    tensor grads;  // (at.range.size) while open
+    param_bucket group;
+    tensor grads;  // (group.range.size) while open
   };
   void open(bucket& b);
   void close(bucket& b);
