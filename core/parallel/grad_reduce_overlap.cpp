@@ -43,7 +43,17 @@ grad_reduce_overlap::grad_reduce_overlap(model& m, collective& dp, int zero, siz
       posted_after_.push_back(l);
     }
   }
-  outer_ = std::move(groups.outer);
+  // The head's buckets lie after every layer in the arena (final norm, an untied output layer;
+  // param_layout order). Their gradients are final once backward enters the top layer, so they go
+  // then, ahead of the layers'. The rest (the embedding, and with it a tied output layer, written
+  // again by the lookup) go after backward.
+  const size_t layers_end = layer_buckets_.empty() ? 0 : layer_buckets_.front().range.begin + layer_buckets_.front().range.size;
+  for (param_bucket& b : groups.outer) (!layer_buckets_.empty() && b.range.begin >= layers_end ? head_ : outer_).push_back(std::move(b));
+  const int top = layer_buckets_.empty() ? -1 : int(groups.layers.size()) - 1;
+  hooks_.entered = [this, top](int l) {
+    if (l == top)
+      for (const param_bucket& b : head_) post(b);
+  };
   hooks_.finished = [this](int l) {
     for (size_t i = 0; i < posted_after_.size(); ++i)
       if (posted_after_[i] == l) post(layer_buckets_[i]);
@@ -52,6 +62,7 @@ grad_reduce_overlap::grad_reduce_overlap(model& m, collective& dp, int zero, siz
 
 std::vector<chunk> grad_reduce_overlap::buckets() const {
   std::vector<chunk> out;
+  for (const param_bucket& b : head_) out.push_back(b.range);
   for (const param_bucket& b : layer_buckets_) out.push_back(b.range);
   for (const param_bucket& b : outer_) out.push_back(b.range);
   return out;

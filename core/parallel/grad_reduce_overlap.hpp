@@ -6,9 +6,11 @@
 // the last one, when backward leaves layer l the gradients of layer l's parameters are final
 // (layer_hooks), so the bucket ending at layer l is handed to a comm_thread, which all-reduces it
 // (ZeRO-0) or reduce-scatters it into the ranks' shards (ZeRO-1) while the main thread continues
-// backward. The parameters outside the layers (embedding, final norm, output layer; a tied
-// embedding is written first by the head and last by the lookup) are one bucket per contiguous
-// range, posted after backward. finish_* waits for all, then averages as the synchronous path does.
+// backward. The parameters outside the layers are one bucket per contiguous range: the head's (final
+// norm, an untied output layer) posted when backward enters the top layer, since their gradients are
+// final then (Megatron-LM's buckets follow backward's order, so its output layer's bucket goes
+// first too); the embedding's after backward (a tied embedding is written first by the head and
+// last by the lookup). finish_* waits for all, then averages as the synchronous path does.
 //
 // Same result as the synchronous path: each element is the same sum of the same rank values. With
 // two ranks that sum is one addition, so the losses are bit-identical; with more, the collective's
@@ -22,8 +24,8 @@
 // buckets are reduced during its cooldown, and a stage that finishes early (the last one, under
 // 1F1B) reduces while the stages before it still run backward, as Megatron-Core does
 // (megatron/core/pipeline_parallel/schedules.py: grad sync enabled for the last microbatch's
-// backward of each chunk, with --overlap-grad-reduce). The outer buckets are posted after the tied
-// embedding's gradients were summed over the stages.
+// backward of each chunk, with --overlap-grad-reduce). The embedding's buckets are posted after the
+// tied embedding's gradients were summed over the stages.
 #pragma once
 #include <vector>
 
@@ -59,7 +61,7 @@ class grad_reduce_overlap {
 
   // Set on the last microbatch's tape before its forward pass (each chunk's, under a pipeline).
   const layer_hooks& hooks() const { return hooks_; }
-  // After the last microbatch's backward: posts the outer buckets.
+  // After the last microbatch's backward: posts the embedding's buckets.
   void end_backward();
   // Then, waiting for every bucket: what average_gradients (zero 0) or zero1_reduce_gradients
   // (zero 1) return. Collective; rethrows a comm-thread failure (collective_error naming the rank).
@@ -68,7 +70,8 @@ class grad_reduce_overlap {
   // The caller failed mid-step: stop reducing and forget the comm thread's outcome.
   void abandon() { comm_.abandon(); }
 
-  // The buckets in the order backward posts them (arena ranges; the layer buckets first).
+  // The buckets in the order backward posts them (arena ranges): the head's, the layers' from the
+  // top down, the embedding's.
   std::vector<chunk> buckets() const;
 
  private:
@@ -79,7 +82,8 @@ class grad_reduce_overlap {
   int zero_;
   std::vector<param_bucket> layer_buckets_;  // merged layers, from the last layer down
   std::vector<int> posted_after_;            // layer_buckets_[i] is posted when backward leaves this layer
-  std::vector<param_bucket> outer_;
+  std::vector<param_bucket> head_;   // after the layers in the arena: posted when backward enters the top layer
+  std::vector<param_bucket> outer_;  // the rest, posted after backward
   layer_hooks hooks_;
   comm_thread comm_;  // last: its destructor runs first, while the rest is still alive
 };

@@ -154,8 +154,8 @@ plan_time step_time(const model_config& c, const plan_layout& l, const instance_
   // Data parallelism, by ZeRO stage (Rajbhandari et al. 2020 §7: stages 0-2 move 2 Psi per step,
   // stage 3 3 Psi). Stages 0 and 1 reduce the accumulated gradients once per step (all-reduce, or
   // reduce-scatter + all-gather: the same volume), overlapped with the last microbatch's backward
-  // (Megatron-LM --overlap-grad-reduce; PyTorch DDP buckets), at least the last 40M-element bucket
-  // exposed. Stage 2 cannot keep full gradients, so it reduce-scatters every microbatch; stage 3
+  // (Megatron-LM --overlap-grad-reduce; PyTorch DDP buckets), at least the last bucket (the
+  // embedding's, or Megatron-LM's bucket size) exposed. Stage 2 cannot keep full gradients, so it reduce-scatters every microbatch; stage 3
   // also all-gathers the weights for each microbatch's forward and backward. Those per-microbatch
   // collectives are prefetched under the microbatch's compute and exposed only beyond it.
   plan_memory mem = stage_memory(c, l, inst, 0);
@@ -165,7 +165,14 @@ plan_time step_time(const model_config& c, const plan_layout& l, const instance_
   double pass = collective_seconds(params * e, l.dp, ring, dp_link);  // one reduce-scatter or all-gather
   if (l.zero <= 1) {
     double dp_total = 2 * pass;
-    double last_bucket = dp_total * std::min(1.0, 4e7 / std::max(1.0, params));
+    // Exposed at least: what is reduced after backward. The embedding's gradient is final only when
+    // backward ends (the lookup is the first op of forward), so its bucket goes last, in wb's
+    // engine (core/parallel/grad_reduce_overlap.hpp) as in Megatron-LM's buckets, which follow
+    // backward's order and hold at least max(40000000, 1000000 * dp) parameters (bucket_size's
+    // default, megatron/core/distributed/distributed_data_parallel_config.py).
+    double embedding = vocab * c.dim + (c.family == "gpt" ? double(c.seq_len) * c.dim : 0);
+    double last = std::max({4e7, 1e6 * l.dp, embedding});
+    double last_bucket = dp_total * std::min(1.0, last / std::max(1.0, params));
     t.dp_comm_s = std::max(dp_total - stage_bwd, last_bucket);
   } else {
     double per_micro_comm = (l.zero == 2 ? 1 : 3) * pass;

@@ -99,7 +99,7 @@ step_result trainer::step(const tensor& tokens, const tensor& targets) {
   const bool pipelined = o_.pipeline && o_.pipeline->world() > 1;
   try {
     if (pipelined) {
-      // Overlapped ZeRO-0/1 reduces each chunk's last microbatch's buckets, the outer ones once the
+      // Overlapped ZeRO-0/1 reduces each chunk's last microbatch's buckets, the embedding's once the
       // tied embedding's copies hold their sum.
       loss_sum = pipeline_forward_backward(*model_, *backend_, *o_.pipeline, tokens, targets, o_.microbatch, o_.recompute,
                                            float(1.0 / double(k)), overlap_ ? &overlap_->hooks() : nullptr);

@@ -79,22 +79,35 @@ class holding_collective final : public collective {
 
 }  // namespace
 
-TEST_CASE("Overlap buckets tile the gradient arena from the last layer down", "[parallel][overlap]") {
+TEST_CASE("Overlap buckets tile the gradient arena: the head's first, then the layers from the top down, the embedding last",
+          "[parallel][overlap]") {
   model m(tiny(), 7);
   single_rank_collective one;
   grad_reduce_overlap per_layer(m, one, 0, 0), merged(m, one, 0, size_t(1) << 30);
   std::vector<chunk> b = per_layer.buckets();
-  REQUIRE(b.size() >= 4);  // 3 layers, then the outer ranges
-  CHECK(b[0].begin > b[1].begin);
+  REQUIRE(b.size() == 5);  // the final norm (tied: the output layer is the embedding), 3 layers, the embedding
+  CHECK(b[0].begin == m.param_offset(m.param_index("norm")));
+  CHECK(b[0].begin == b[1].begin + b[1].size);  // just after the top layer
   CHECK(b[1].begin > b[2].begin);
-  CHECK(b[2].begin + b[2].size == b[1].begin);
+  CHECK(b[2].begin > b[3].begin);
+  CHECK(b[3].begin + b[3].size == b[2].begin);
+  CHECK(b[4].begin == m.param_offset(m.param_index("tok_emb")));
   size_t total = 0;
   for (const chunk& c : b) total += c.size;
   CHECK(total == size_t(m.num_params()));
   std::vector<chunk> all = merged.buckets();
   CHECK(all.size() == b.size() - 2);  // the three layers in one bucket
-  CHECK(all[0].begin == b[2].begin);
-  CHECK(all[0].size == b[0].size + b[1].size + b[2].size);
+  CHECK(all[1].begin == b[3].begin);
+  CHECK(all[1].size == b[1].size + b[2].size + b[3].size);
+  // Untied: the output layer joins the head's bucket.
+  model_config untied = tiny();
+  untied.tied_embeddings = false;
+  model u(untied, 7);
+  grad_reduce_overlap u_buckets(u, one, 0, 0);
+  std::vector<chunk> ub = u_buckets.buckets();
+  REQUIRE(ub.size() == 5);
+  CHECK(ub[0].begin == u.param_offset(u.param_index("norm")));
+  CHECK(ub[0].size == size_t(u.config().dim) * (1 + size_t(u.config().vocab)));
 }
 
 TEST_CASE("A bucket's reduction runs on the comm thread while backward is still in the layers below it",
@@ -122,6 +135,10 @@ TEST_CASE("A bucket's reduction runs on the comm thread while backward is still 
     holding_collective held(g.member(r), logs[r]);
     grad_reduce_overlap ov(m, held, zero, 0);  // one bucket per layer
     layer_hooks hooks;
+    hooks.entered = [&](int l) {
+      logs[r].add("backward entered layer " + std::to_string(l));
+      ov.hooks().entered(l);
+    };
     // Backward pauses after layer 1 until a reduction has started (so the order below does not
     // depend on how fast the comm thread wakes up), then goes on into layer 0.
     hooks.finished = [&](int l) {
@@ -151,10 +168,10 @@ TEST_CASE("A bucket's reduction runs on the comm thread while backward is still 
     REQUIRE(errors[size_t(r)] == "");
     const std::vector<std::string>& e = logs[r].events;
     REQUIRE(e.size() >= 5);
-    CHECK(e[0] == "backward left layer 2");
+    CHECK(e[0] == "backward entered layer 2");  // the head's bucket (final norm) is posted here
     auto first_start = std::find_if(e.begin(), e.end(), [](const std::string& x) { return x.find("starts") != std::string::npos; });
     auto left0 = std::find(e.begin(), e.end(), "backward left layer 0");
-    CHECK(first_start < left0);  // layer 2's bucket started before backward finished layer 0
+    CHECK(first_start < left0);  // a bucket started before backward finished layer 0
     CHECK(saw[r]);  // and was still running when backward left layer 0
     // The same gradient as the synchronous reduction, bit for bit (the rank's shard under ZeRO-1).
     chunk s = zero == 1 ? chunk_range(overlapped[r].size(), 2, r) : chunk{0, overlapped[r].size()};
