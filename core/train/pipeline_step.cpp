@@ -19,9 +19,9 @@ namespace {
 class stage_work final : public pipeline_work {
  public:
   stage_work(const model& m, compute_backend& backend, const tensor& tokens, const tensor& targets, int microbatch,
-             recompute_mode rc, float seed, bool training, const layer_hooks* last_hooks = nullptr)
+             recompute_mode rc, float seed, bool training, const layer_hooks* last_hooks = nullptr, int last_mb = -1)
       : m_(m), backend_(backend), tokens_(tokens), targets_(targets), microbatch_(microbatch), rc_(rc), seed_(seed),
-        training_(training), last_hooks_(last_hooks), last_mb_(int(tokens.dim(0) / microbatch) - 1) {}
+        training_(training), last_hooks_(last_hooks), last_mb_(last_mb) {}
 
   tensor forward(int chunk, int mb, const tensor& input) override {
     int64_t b = int64_t(mb) * microbatch_, e = b + microbatch_;
@@ -69,7 +69,7 @@ class stage_work final : public pipeline_work {
   recompute_mode rc_;
   float seed_;
   bool training_;
-  const layer_hooks* last_hooks_;
+  const layer_hooks* last_hooks_;  // set on microbatch last_mb_'s tapes
   int last_mb_;
   std::map<std::pair<int, int>, in_flight> live_;
 };
@@ -91,8 +91,9 @@ double from_last_stage(collective& pipeline, double sum) {
 double pipeline_forward_backward(const model& m, compute_backend& backend, collective& pipeline, const tensor& tokens,
                                  const tensor& targets, int microbatch, recompute_mode rc, float seed,
                                  const layer_hooks* last_microbatch_hooks) {
-  stage_work w(m, backend, tokens, targets, microbatch, rc, seed, true, last_microbatch_hooks);
-  run_pipeline_step(pipeline, m.stage(), microbatches_of(tokens, microbatch), w);
+  const int microbatches = microbatches_of(tokens, microbatch);
+  stage_work w(m, backend, tokens, targets, microbatch, rc, seed, true, last_microbatch_hooks, microbatches - 1);
+  run_pipeline_step(pipeline, m.stage(), microbatches, w);
   return from_last_stage(pipeline, w.loss_sum);
 }
 
