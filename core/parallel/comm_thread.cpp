@@ -3,7 +3,7 @@
 
 namespace wb {
 
-comm_thread::comm_thread() : thread_([this] { loop(); }) {}
+comm_thread::comm_thread() : accountant_(&memory()), thread_([this] { loop(); }) {}
 
 comm_thread::~comm_thread() {
   {
@@ -48,6 +48,7 @@ void comm_thread::abandon() {
 }
 
 void comm_thread::loop() {
+  memory_scope scope(*accountant_);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });

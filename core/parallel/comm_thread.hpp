@@ -5,6 +5,9 @@
 // throws (a collective_error naming a dead or stopped peer, a deadline) stops the queue: the jobs
 // after it are dropped and wait() rethrows the same exception, same type and rank, on the caller.
 //
+// A job's buffers are charged to the accountant of the thread that made the comm_thread (memory()):
+// in a thread-rank test that is the rank's, as a rank process charges its comm thread's to its own.
+//
 // The caller must make no call on the collective the jobs use until wait() returns: a collective
 // (fabric_collective, local_collective member) serves one thread at a time.
 #pragma once
@@ -16,6 +19,8 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+
+#include "core/tensor/memory.hpp"
 
 namespace wb {
 
@@ -50,6 +55,7 @@ class comm_thread {
   uint64_t posted_ = 0, finished_ = 0;  // tickets handed out; jobs run (or dropped by abandon)
   bool running_ = false, stop_ = false;
   std::exception_ptr error_;
+  memory_accountant* accountant_;
   std::thread thread_;  // last: started once the rest is initialised
 };
 

@@ -1,6 +1,6 @@
 // comm_thread: jobs run in posting order on another thread, wait() returns when all ran, and a
 // failed job's collective_error (type, message and rank) comes back from wait() while the jobs
-// posted after it are dropped.
+// posted after it are dropped. A job's buffers count against its maker's accountant.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -9,6 +9,7 @@
 
 #include "core/parallel/collective.hpp"
 #include "core/parallel/comm_thread.hpp"
+#include "core/tensor/memory.hpp"
 
 using namespace wb;
 
@@ -74,4 +75,21 @@ TEST_CASE("comm_thread wait_for returns once the ticket's job ran, before the jo
   CHECK(done == 2);
   uint64_t failing = c.post([] { throw collective_error("rank 1 stopped responding", 1); });
   CHECK_THROWS_AS(c.wait_for(failing), collective_error);
+}
+
+TEST_CASE("comm_thread charges a job's buffers to the accountant of the thread that made it", "[parallel][overlap][memory]") {
+  // A thread-rank test's rank (memory_scope) must see its comm thread's temporaries (a ring's
+  // receive buffer) in its own peak, as a rank process does.
+  memory_accountant rank;
+  size_t process_peak_before = memory().total().peak;
+  std::thread rank_thread([&] {
+    memory_scope scope(rank);
+    comm_thread c;
+    c.post([] { buffer b(size_t(3) << 20, mem_category::temporaries); });
+    c.wait();
+  });
+  rank_thread.join();
+  CHECK(rank.category(mem_category::temporaries).peak == size_t(3) << 20);
+  CHECK(rank.total().live == 0);
+  CHECK(memory().total().peak == process_peak_before);
 }
