@@ -60,6 +60,36 @@ TEST_CASE("ZeRO model states reproduce Figure 1 of Rajbhandari et al. 2020", "[p
   CHECK(zero_model_states(psi, 64, 3, true, 2).total() / 1e9 == Approx(1.9).epsilon(0.02));
 }
 
+TEST_CASE("Activation memory per layer reproduces Table 2 of Korthikanti et al. 2022 without its dropout", "[plan][published]") {
+  // Korthikanti et al. 2022, Table 2, bytes per transformer layer with 16-bit activations, s
+  // sequence length, b microbatch, h hidden, a heads, t tensor-parallel size:
+  //   no parallelism            sbh (34 + 5as/h)
+  //   tensor parallel           sbh (10 + 24/t + 5as/(ht))
+  //   tensor + sequence par.    sbh (34/t + 5as/(ht))
+  //   tp + sp + selective       sbh 34/t
+  //   full recompute            2 sbh
+  // Their 34 counts two dropout masks of sbh bytes (after attention and after the MLP, not split by
+  // tp) and the attention dropout's mask and output, 3as^2b (split by tp). GPT-style pre-training
+  // of Llama-family models runs without dropout and so does wb, which leaves them out; with SP the
+  // masks are split too. Selective keeps, as FlashAttention does, an fp32 log-sum-exp per head and
+  // token instead of nothing (docs/plan.md, Memory). GPT-3 175B's shape (Table 3): h 12288, a 96, s 2048.
+  model_config c;
+  c.family = "gpt", c.layers = 96, c.dim = 12288, c.heads = 96, c.kv_heads = 96, c.ffn = 4 * 12288;
+  c.vocab = 51200, c.seq_len = 2048, c.precision = "bf16";
+  const double s = 2048, b = 1, h = 12288, a = 96, t = 8, sbh = s * b * h, as2b = a * s * s * b;
+  auto bytes = [&](int tp, bool sp, const char* recompute) {
+    plan_layout l;
+    l.tp = tp, l.sequence_parallel = sp, l.microbatch = int(b), l.recompute = recompute;
+    return layer_activation_bytes(c, l, recompute);
+  };
+  const double dropout = 2 * sbh, attention_dropout = 3 * as2b;
+  CHECK(bytes(1, false, "none") == Approx(sbh * (34 + 5 * a * s / h) - dropout - attention_dropout));
+  CHECK(bytes(8, false, "none") == Approx(sbh * (10 + 24 / t + 5 * a * s / (h * t)) - dropout - attention_dropout / t));
+  CHECK(bytes(8, true, "none") == Approx(sbh * (34 / t + 5 * a * s / (h * t)) - (dropout + attention_dropout) / t));
+  CHECK(bytes(8, true, "selective") == Approx(sbh * 34 / t - dropout / t + s * b * a / t * 4));
+  CHECK(bytes(1, false, "full") == Approx(2 * sbh));
+}
+
 TEST_CASE("Model FLOPs follow PaLM's 6N + 12LHQT for a model PaLM's formula describes exactly", "[plan][flops]") {
   // GPT-style: MHA and a 4h MLP, so 6N (N without embeddings, plus the output layer) + 12 L H Q T.
   model_config c;
