@@ -25,6 +25,7 @@
 #include "backends/fabric/fabric_collective.hpp"
 #include "backends/fabric/fabric_collective_parts.hpp"
 #include "backends/fabric/loopback_port.hpp"
+#include "core/tensor/memory.hpp"
 
 namespace {
 
@@ -39,14 +40,18 @@ void rank_main(int rank, int world, const wb::fabric_options& o, const std::vect
   wb::fabric_collective c(rank, world, o);
   for (double m : mib) {
     size_t bytes = size_t(m * 1024 * 1024), n = bytes / sizeof(float);
-    std::vector<float> v(n, 0.0f);
-    for (int w = 0; w < 2; ++w) c.all_reduce_sum(v.data(), n);
+    // A tensor buffer, as training reduces them: core/tensor/memory.cpp backs large ones with huge
+    // pages (and mpi_allreduce.c allocates Open MPI's buffer the same way).
+    wb::buffer block(bytes, wb::mem_category::gradients);
+    float* v = static_cast<float*>(block.data);
+    std::memset(v, 0, bytes);
+    for (int w = 0; w < 2; ++w) c.all_reduce_sum(v, n);
     int iters = iterations_for(bytes);
     std::vector<double> loops;
     for (int rep = 0; rep < 3; ++rep) {
       c.barrier();
       double t0 = now_s();
-      for (int i = 0; i < iters; ++i) c.all_reduce_sum(v.data(), n);
+      for (int i = 0; i < iters; ++i) c.all_reduce_sum(v, n);
       std::vector<float> elapsed(size_t(world), 0.0f);
       elapsed[size_t(rank)] = float(now_s() - t0);
       c.all_reduce_sum(elapsed.data(), elapsed.size());  // everyone's time; the slowest counts

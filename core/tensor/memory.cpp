@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 #include <new>
+
+#include <sys/mman.h>
 #include <unordered_map>
 #include <vector>
 
@@ -54,6 +56,24 @@ class buffer_cache {
 buffer_cache& cache() {
   static buffer_cache* c = new buffer_cache;
   return *c;
+}
+
+// Blocks of at least a huge page start on a huge-page boundary and ask for transparent huge
+// pages (MADV_HUGEPAGE; Debian and Ubuntu kernels default to "madvise", so nothing is backed by
+// huge pages unless asked). What they buy: a peer's process_vm_readv of a tensor (libfabric shm's
+// CMA copy, every large message between rank processes here) walks and pins one entry per 2 MiB
+// instead of 512, and first touch faults once per 2 MiB. Measured with bench_allreduce, 2 ranks
+// over shm, 2026-11-24: 4 / 16 / 64 MiB at 17.4 / 6.1 / 4.7-5.9 GB/s against 9.2-9.8 / 4.1 /
+// 2.9-3.3 on 4 KiB pages. A block's tail past its last whole huge page stays on 4 KiB pages, so
+// nothing is allocated beyond what is asked.
+constexpr size_t huge_page = size_t(2) << 20;  // x86-64 and arm64 (4 KiB base pages) PMD size
+
+void* allocate_block(size_t rounded) {
+  if (rounded < huge_page) return std::aligned_alloc(buffer_alignment, rounded);
+  void* p = nullptr;
+  if (posix_memalign(&p, huge_page, rounded) != 0) return nullptr;
+  ::madvise(p, rounded / huge_page * huge_page, MADV_HUGEPAGE);  // advice only: failing leaves 4 KiB pages
+  return p;
 }
 
 size_t rounded_size(size_t n) {
@@ -137,7 +157,7 @@ void buffer::restore_storage() {
   if (data) return;
   size_t rounded = rounded_size(bytes);
   data = cache().take(rounded);
-  if (!data) data = std::aligned_alloc(buffer_alignment, rounded);
+  if (!data) data = allocate_block(rounded);
   if (!data) throw std::bad_alloc();
   accountant->charge(category, bytes);
 }
