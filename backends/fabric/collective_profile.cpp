@@ -19,6 +19,7 @@
 
 #include "backends/fabric/fabric_collective.hpp"
 #include "backends/fabric/loopback_port.hpp"
+#include "core/tensor/memory.hpp"
 
 namespace wb {
 namespace {
@@ -52,10 +53,13 @@ void rank_main(int rank, int world, const fabric_options& o, int out_fd) {
   std::string table;
   for (size_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
     size_t n = bytes / sizeof(float);
-    std::vector<float> v(n, 1.0f);
-    double ar = time_collective(c, bytes, [&] { c.all_reduce_sum(v.data(), n); });
-    double rs = time_collective(c, bytes, [&] { c.reduce_scatter_sum(v.data(), n); });
-    double ag = time_collective(c, bytes, [&] { c.all_gather(v.data(), n); });
+    // A tensor buffer, as training reduces them (large ones on huge pages, core/tensor/memory.cpp).
+    buffer block(bytes, mem_category::gradients);
+    float* v = static_cast<float*>(block.data);
+    std::fill(v, v + n, 1.0f);
+    double ar = time_collective(c, bytes, [&] { c.all_reduce_sum(v, n); });
+    double rs = time_collective(c, bytes, [&] { c.reduce_scatter_sum(v, n); });
+    double ag = time_collective(c, bytes, [&] { c.all_gather(v, n); });
     table += fmt::format("{} {:.9g} {:.9g} {:.9g}\n", bytes, ar, rs, ag);
   }
   if (rank == 0 && ::write(out_fd, table.data(), table.size()) != ssize_t(table.size())) throw std::runtime_error("cannot write the results");
