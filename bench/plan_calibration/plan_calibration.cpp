@@ -11,7 +11,7 @@
 // they fill the cores, groups as core/run/train_run.cpp builds them, data parallel beside tp or pp
 // on a channel of its own, overlap_grad_reduce on as in recipes), rank 0's wall-clock steps against core/plan/local_parallel_time.cpp (data parallel
 // alone: local_time.cpp, as `wb plan`) on the one-thread profile and this machine's cores.
-//   build/bench/wb_plan_calibration [REPS] [THREADS] [cpu | layouts]
+//   build/bench/wb_plan_calibration [REPS=5] [THREADS=2] [cpu | layouts]
 // `layouts`: only the one-thread profile, the collective table and the layout rows.
 // `cpu` (with THREADS 1): the profile and the steps timed by this process's CPU time
 // (WB_PROFILE_CLOCK=cpu, core/plan/fastest_run.hpp), which on a machine busy with other jobs is
@@ -259,7 +259,7 @@ void layout_rows(const device_profile& one, const std::vector<std::pair<measured
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = argc > 1 ? std::atoi(argv[1]) : 3;
+  int reps = argc > 1 ? std::atoi(argv[1]) : 5;  // five chances at a step the VM runs at full speed (docs/benchmarks.md, 2026-11-24)
   int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const bool only_layouts = argc > 3 && std::string(argv[3]) == "layouts";
   if (argc > 3 && std::string(argv[3]) == "cpu") {

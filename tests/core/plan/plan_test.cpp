@@ -60,6 +60,16 @@ TEST_CASE("ZeRO model states reproduce Figure 1 of Rajbhandari et al. 2020", "[p
   CHECK(zero_model_states(psi, 64, 3, true, 2).total() / 1e9 == Approx(1.9).epsilon(0.02));
 }
 
+TEST_CASE("Model states per parameter follow Megatron-LM's theoretical memory accounting", "[plan][published]") {
+  // Megatron-LM megatron/training/theoretical_memory_usage.py, compute_weight_and_optimizer_memory:
+  // 18 bytes per parameter without the distributed optimizer (bf16 weights 2, fp32 main grads 4,
+  // fp32 master weights and Adam's two moments 12), 6 + 12/dp with it (ZeRO-1).
+  for (int dp : {1, 8, 64, 512}) {
+    CHECK(zero_model_states(1, dp, 0, true, 4).total() == Approx(18));
+    CHECK(zero_model_states(1, dp, 1, true, 4).total() == Approx(6 + 12.0 / dp));
+  }
+}
+
 TEST_CASE("Activation memory per layer reproduces Table 2 of Korthikanti et al. 2022 without its dropout", "[plan][published]") {
   // Korthikanti et al. 2022, Table 2, bytes per transformer layer with 16-bit activations, s
   // sequence length, b microbatch, h hidden, a heads, t tensor-parallel size:
