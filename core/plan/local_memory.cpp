@@ -129,6 +129,7 @@ zero_sizes zero_sizes_of(const model_config& c, const plan_layout& l, const pipe
 struct chunk_bytes {
   held kept;
   held at_loss;   // last chunk: the logits' gradient
+  held at_head;   // last chunk: the output layer's backward
   held at_block;  // its last block's backward (rebuilt first under full recompute)
 };
 
@@ -150,6 +151,15 @@ chunk_bytes chunk_of(const model_config& c, const plan_layout& l, const rank_wid
   if (span.head) k.kept.logits = f32 * N * (w.V + 1);  // this rank's vocabulary slice and the log-sum-exp
   if (bf16) k.kept.weight_copies = 2 * ((full ? 0 : layers * lb.weights) + (span.head ? w.V * C : 0));
   if (span.head) k.at_loss.logits = f32 * N * w.V;
+  // The output layer's backward: cross-entropy has freed the logits (their gradient stays), and the
+  // GEMM allocates the gradient of its input (N, C; gathered whole under sequence parallel). In bf16
+  // it also allocates the fp32 gradient of its weight's bf16 copy (V, C), added to the master's
+  // after, and widens both bf16 operands to fp32 for the GEMMs (backends/cpu/matmul.cpp,
+  // f32_operand): (N, C) and (V, C) more. With a small microbatch that is the step's peak.
+  if (span.head) {
+    k.at_head.logits = f32 * N * w.V - k.kept.logits;
+    k.at_head.temporaries = f32 * N * C + (bf16 ? f32 * (N * C + 2 * w.V * C) : 0);
+  }
   // The last block's backward: the head's buffers are gone by then; under full recompute the block
   // is rebuilt (its activations and bf16 weight copies) before its MLP's backward.
   if (span.head) {
@@ -223,12 +233,15 @@ plan_memory local_rank_memory(const model_config& c, const plan_layout& l, int r
       consider(live);
       continue;
     }
-    held at_loss = live, at_block = live;
+    held at_loss = live, at_head = live, at_block = live;
     at_loss += k.at_loss;
     at_loss += buckets_at_loss;
+    at_head += k.at_head;
+    at_head += buckets_at_loss;
     at_block += k.at_block;
     at_block += buckets_at_block;
     consider(at_loss);
+    consider(at_head);
     consider(at_block);
     live -= k.kept;
   }
