@@ -3,10 +3,10 @@
 
 #include <cstdlib>
 #include <new>
-
-#include <sys/mman.h>
 #include <unordered_map>
 #include <vector>
+
+#include <sys/mman.h>
 
 namespace wb {
 namespace {
@@ -59,8 +59,8 @@ buffer_cache& cache() {
 }
 
 // Blocks of at least a huge page start on a huge-page boundary and ask for transparent huge
-// pages (MADV_HUGEPAGE; Debian and Ubuntu kernels default to "madvise", so nothing is backed by
-// huge pages unless asked). What they buy: a peer's process_vm_readv of a tensor (libfabric shm's
+// pages (MADV_HUGEPAGE: where the kernel's setting is "madvise", as on this machine and by Ubuntu's
+// default, nothing is backed by huge pages unless asked). What they buy: a peer's process_vm_readv of a tensor (libfabric shm's
 // CMA copy, every large message between rank processes here) walks and pins one entry per 2 MiB
 // instead of 512, and first touch faults once per 2 MiB. Measured with bench_allreduce, 2 ranks
 // over shm, 2026-11-24: 4 / 16 / 64 MiB at 17.4 / 6.1 / 4.7-5.9 GB/s against 9.2-9.8 / 4.1 /

@@ -1,4 +1,5 @@
-// Memory accounting by category. Every tensor buffer is allocated here (64-byte aligned) and
+// Memory accounting by category. Every tensor buffer is allocated here (64-byte aligned; from 2 MiB
+// up on a huge-page boundary with transparent huge pages asked for, memory.cpp) and
 // charged to one category, so live and peak bytes are the real allocations a planner's prediction
 // is compared with. Charged bytes are the requested sizes; the alignment tail (< 64 B a buffer)
 // is not charged. One process-wide accountant, safe to use from several threads.

@@ -1,7 +1,11 @@
 // The memory accountant: live and peak bytes per category and overall follow real allocations; a
-// memory_scope gives a thread (a rank of a thread-rank test) its own.
+// memory_scope gives a thread (a rank of a thread-rank test) its own; large buffers ask for huge pages.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "core/tensor/tensor.hpp"
@@ -89,4 +93,42 @@ TEST_CASE("a memory_scope charges its thread's buffers to its own accountant, re
   kept = tensor();                    // freed on this thread, outside any scope
   CHECK(rank1.total().live == 0);
   CHECK(memory().total().live == process_live);  // the process-wide accountant saw none of it
+}
+
+namespace {
+
+// The VmFlags of the mapping of /proc/self/smaps that holds `p` ("" when none does).
+std::string vm_flags_at(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  uintptr_t at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= at && at < hi;
+      continue;
+    }
+    if (inside && line.rfind("VmFlags:", 0) == 0) return line;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a buffer of 2 MiB or more starts on a huge page and asks for transparent huge pages", "[memory][hugepages]") {
+  // core/tensor/memory.cpp: what makes a peer's CMA copy of a tensor cheap (docs/benchmarks.md).
+  tensor big({1 << 20}, mem_category::gradients);  // 4 MiB
+  CHECK(reinterpret_cast<uintptr_t>(big.raw()) % (uintptr_t(2) << 20) == 0);
+  tensor small({1000}, mem_category::gradients);
+  CHECK(reinterpret_cast<uintptr_t>(small.raw()) % 64 == 0);
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    WARN("skipped the MADV_HUGEPAGE check: this kernel has no transparent huge pages");
+    return;
+  }
+  // madvise(MADV_HUGEPAGE) marks the mapping: "hg" among its VmFlags (proc(5)).
+  std::string flags = vm_flags_at(big.raw());
+  INFO(flags);
+  CHECK(flags.find(" hg") != std::string::npos);
 }
