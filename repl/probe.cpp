@@ -98,7 +98,8 @@ probe_result probe_run(const recipe& r, session_planner& planner, const probe_op
     // The first step also allocates the optimizer state and warms caches: it is not a typical step.
     std::vector<double> t(p.step_times.begin() + (p.step_times.size() > 1 ? 1 : 0), p.step_times.end());
     std::sort(t.begin(), t.end());
-    p.measured_step_s = t[t.size() / 2];
+    size_t mid = t.size() / 2;  // the median; of an even count the mean of the middle two
+    p.measured_step_s = t.size() % 2 ? t[mid] : (t[mid - 1] + t[mid]) / 2;
   }
   return p;
 }
