@@ -259,7 +259,8 @@ void layout_rows(const device_profile& one, const std::vector<std::pair<measured
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = argc > 1 ? std::atoi(argv[1]) : 5;  // five chances at a step the VM runs at full speed (docs/benchmarks.md, 2026-11-24)
+  // Five steps: five chances at one the VM runs at full speed (docs/benchmarks.md, 2026-11-24).
+  int reps = argc > 1 ? std::atoi(argv[1]) : 5;
   int threads = argc > 2 ? std::atoi(argv[2]) : 2;
   const bool only_layouts = argc > 3 && std::string(argv[3]) == "layouts";
   if (argc > 3 && std::string(argv[3]) == "cpu") {

@@ -48,7 +48,10 @@ grad_reduce_overlap::grad_reduce_overlap(model& m, collective& dp, int zero, siz
   // then, ahead of the layers'. The rest (the embedding, and with it a tied output layer, written
   // again by the lookup) go after backward.
   const size_t layers_end = layer_buckets_.empty() ? 0 : layer_buckets_.front().range.begin + layer_buckets_.front().range.size;
-  for (param_bucket& b : groups.outer) (!layer_buckets_.empty() && b.range.begin >= layers_end ? head_ : outer_).push_back(std::move(b));
+  for (param_bucket& b : groups.outer) {
+    bool after_layers = !layer_buckets_.empty() && b.range.begin >= layers_end;
+    (after_layers ? head_ : outer_).push_back(std::move(b));
+  }
   const int top = layer_buckets_.empty() ? -1 : int(groups.layers.size()) - 1;
   hooks_.entered = [this, top](int l) {
     if (l == top)

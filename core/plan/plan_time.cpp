@@ -155,9 +155,10 @@ plan_time step_time(const model_config& c, const plan_layout& l, const instance_
   // stage 3 3 Psi). Stages 0 and 1 reduce the accumulated gradients once per step (all-reduce, or
   // reduce-scatter + all-gather: the same volume), overlapped with the last microbatch's backward
   // (Megatron-LM --overlap-grad-reduce; PyTorch DDP buckets), at least the last bucket (the
-  // embedding's, or Megatron-LM's bucket size) exposed. Stage 2 cannot keep full gradients, so it reduce-scatters every microbatch; stage 3
-  // also all-gathers the weights for each microbatch's forward and backward. Those per-microbatch
-  // collectives are prefetched under the microbatch's compute and exposed only beyond it.
+  // embedding's, or Megatron-LM's bucket size) exposed. Stage 2 cannot keep full gradients, so it
+  // reduce-scatters every microbatch; stage 3 also all-gathers the weights for each microbatch's
+  // forward and backward. Those per-microbatch collectives are prefetched under the microbatch's
+  // compute and exposed only beyond it.
   plan_memory mem = stage_memory(c, l, inst, 0);
   double params = mem.parameters / e * (l.zero >= 3 ? l.dp : 1);
   link dp_link = group_link(inst, l.dp, l.tp);
